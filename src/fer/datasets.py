@@ -1,0 +1,59 @@
+"""Find either form of the data under a path, and feed loaded splits to Keras as tf.data."""
+
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from fer.csv_data import load_csv
+from fer.errors import DataError
+from fer.image_folders import load_image_folders
+from fer.labels import NUM_CLASSES
+from fer.splits import LabeledImages, Splits
+
+CSV_NAMES = ("fer2013.csv", "fer2013.csv.gz")
+
+
+def load_data(path: str | Path, form: str = "auto") -> Splits:
+    """Load a CSV file, a folder root (train/, test/), or a directory holding either.
+
+    form is "csv", "folders" or "auto" (the CSV when a directory holds both).
+    """
+    path = Path(path)
+    if form not in ("auto", "csv", "folders"):
+        raise ValueError(f"form must be 'auto', 'csv' or 'folders', not {form!r}")
+    if path.is_file():
+        return load_csv(path)
+    if not path.is_dir():
+        raise DataError(f"{path}: no such file or folder")
+    csv_files = [path / name for name in CSV_NAMES if (path / name).is_file()]
+    has_folders = (path / "train").is_dir() or (path / "test").is_dir()
+    if form in ("auto", "csv") and csv_files:
+        return load_csv(csv_files[0])
+    if form in ("auto", "folders") and has_folders:
+        return load_image_folders(path)
+    wanted = {"csv": "fer2013.csv or fer2013.csv.gz", "folders": "train/ and test/"}.get(
+        form, "fer2013.csv(.gz) or train/ and test/"
+    )
+    raise DataError(f"{path}: holds no FER-2013 data; expected {wanted}")
+
+
+def to_dataset(split: LabeledImages, batch_size: int, shuffle_seed: int | None = None) -> tf.data.Dataset:
+    """Batches of (float32 images 0..255, one-hot labels); shuffled each epoch when a seed is given."""
+    dataset = tf.data.Dataset.from_tensor_slices((split.images, split.labels))
+    if shuffle_seed is not None:
+        dataset = dataset.shuffle(len(split), seed=shuffle_seed, reshuffle_each_iteration=True)
+    dataset = dataset.batch(batch_size).map(one_hot_batch, num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def one_hot_batch(images: tf.Tensor, labels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    return tf.cast(images, tf.float32), tf.one_hot(labels, NUM_CLASSES)
+
+
+def subsample(split: LabeledImages, limit: int | None, seed: int) -> LabeledImages:
+    """At most limit images, drawn at random (for quick runs); all of them when limit is None."""
+    if limit is None or limit >= len(split):
+        return split
+    keep = np.sort(np.random.default_rng(seed).choice(len(split), size=limit, replace=False))
+    return LabeledImages(split.images[keep], split.labels[keep])

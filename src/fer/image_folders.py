@@ -1,0 +1,78 @@
+"""Load the image-folder form of FER-2013: train/<emotion>/*.jpg and test/<emotion>/*.jpg."""
+
+import io
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from fer.cache import cached_splits, digest_files
+from fer.errors import DataError
+from fer.labels import EMOTIONS, FOLDER_TO_LABEL, IMAGE_SIZE, USAGES
+from fer.splits import Splits, splits_from_arrays
+
+# Files whose name has no Usage prefix take their folder's Usage.
+FOLDER_USAGE = {"train": "Training", "test": "PrivateTest"}
+
+
+def load_image_folders(root: str | Path, use_cache: bool = True) -> Splits:
+    """Load root/train and root/test into per-Usage gray images (N, 48, 48, 1) uint8 and labels.
+
+    PublicTest and PrivateTest images in test/ are told apart by their file-name prefix.
+    """
+    root = Path(root)
+    files = list_image_files(root)
+    if not use_cache:
+        return decode_files(root, files)
+    return cached_splits(f"folders-{digest_files(files, root)}", lambda: decode_files(root, files))
+
+
+def list_image_files(root: Path) -> list[Path]:
+    """Every file under root/{train,test}/<emotion>/, after checking the folder layout."""
+    if not root.is_dir():
+        raise DataError(f"{root}: no such folder")
+    files = []
+    for part in FOLDER_USAGE:
+        part_dir = root / part
+        if not part_dir.is_dir():
+            raise DataError(f"{root}: no {part}/ folder; expected {part}/<emotion>/ with one folder per emotion")
+        for folder in sorted(p for p in part_dir.iterdir() if not p.name.startswith(".")):
+            if not folder.is_dir():
+                continue
+            if folder.name not in FOLDER_TO_LABEL:
+                raise DataError(f"{folder}: folder named like no emotion; expected one of {', '.join(EMOTIONS)}")
+        for emotion in EMOTIONS:
+            folder = part_dir / emotion
+            if not folder.is_dir():
+                raise DataError(f"{part_dir}: missing class folder {emotion}/")
+            images = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+            if not images:
+                raise DataError(f"{folder}: folder has no images")
+            files.extend(images)
+    return files
+
+
+def usage_of(path: Path) -> str:
+    prefix = path.name.split("_", 1)[0]
+    return prefix if prefix in USAGES else FOLDER_USAGE[path.parent.parent.name]
+
+
+def decode_files(root: Path, files: list[Path]) -> Splits:
+    images = np.stack([read_gray_48(path) for path in files])[..., np.newaxis]
+    labels = np.array([FOLDER_TO_LABEL[path.parent.name] for path in files], dtype=np.int64)
+    usages = np.array([usage_of(path) for path in files])
+    return splits_from_arrays(images, labels, usages)
+
+
+def read_gray_48(path: Path) -> np.ndarray:
+    """Decode one image as 48x48 gray uint8; colour or other sizes are converted."""
+    try:
+        with Image.open(io.BytesIO(path.read_bytes())) as image:
+            image = ImageOps.exif_transpose(image).convert("L")
+            if image.size != (IMAGE_SIZE, IMAGE_SIZE):
+                image = image.resize((IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.BILINEAR)
+            return np.asarray(image, dtype=np.uint8)
+    except UnidentifiedImageError:
+        raise DataError(f"{path}: not an image (no known image format)") from None
+    except (OSError, SyntaxError, ValueError) as error:
+        raise DataError(f"{path}: unreadable image ({error})") from None

@@ -1,0 +1,51 @@
+"""Figures: the confusion-matrix heatmap and the accuracy-and-loss curves."""
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # figures are files; no screen is needed
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from fer.labels import EMOTIONS
+
+
+def plot_confusion_matrix(matrix, path: str | Path | None = None, title: str = "Confusion matrix") -> plt.Figure:
+    """Heatmaps of the confusion matrix: counts, and rows normalized to recall. Saved to path if given."""
+    counts = np.asarray(matrix)
+    normalized = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    figure, (left, right) = plt.subplots(1, 2, figsize=(15, 6))
+    for axes, values, fmt, subtitle in ((left, counts, "d", "counts"), (right, normalized, ".2f", "row-normalized")):
+        sns.heatmap(
+            values, annot=True, fmt=fmt, cmap="Blues", xticklabels=EMOTIONS, yticklabels=EMOTIONS, ax=axes, cbar=False
+        )
+        axes.set(xlabel="predicted", ylabel="true", title=f"{title} ({subtitle})")
+    figure.tight_layout()
+    save(figure, path)
+    return figure
+
+
+def plot_history(history: pd.DataFrame | str | Path, path: str | Path | None = None, title: str = "") -> plt.Figure:
+    """Accuracy and loss per epoch, training against validation (PublicTest). Saved to path if given."""
+    if not isinstance(history, pd.DataFrame):
+        history = pd.read_csv(history)
+    epochs = history["epoch"] + 1
+    figure, (accuracy_axes, loss_axes) = plt.subplots(1, 2, figsize=(12, 4.5))
+    for axes, metric in ((accuracy_axes, "accuracy"), (loss_axes, "loss")):
+        axes.plot(epochs, history[metric], marker="o", label="training")
+        axes.plot(epochs, history[f"val_{metric}"], marker="o", label="validation (PublicTest)")
+        axes.set(xlabel="epoch", ylabel=metric, title=f"{title} {metric}".strip())
+        axes.legend()
+        axes.grid(alpha=0.3)
+    figure.tight_layout()
+    save(figure, path)
+    return figure
+
+
+def save(figure: plt.Figure, path: str | Path | None) -> None:
+    if path is not None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        figure.savefig(path, dpi=110, bbox_inches="tight")

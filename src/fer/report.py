@@ -1,0 +1,42 @@
+"""Turn a finished run directory into its figures and printed summary."""
+
+import json
+from pathlib import Path
+
+from fer.plots import plot_confusion_matrix, plot_history
+
+# What each pipeline's figures are called, as in the study's folders.
+FIGURE_SUFFIX = {"csv_cnn": "csv", "image_cnn": "image"}
+
+
+def read_metrics(run_dir: str | Path) -> dict:
+    """The metrics.json of a finished run."""
+    return json.loads((Path(run_dir) / "metrics.json").read_text())
+
+
+def write_figures(run_dir: str | Path) -> dict[str, Path]:
+    """Write images/confusion_matrix_<suffix>.png and images/accuracy_vs_loss_<suffix>.png in the run directory."""
+    run_dir = Path(run_dir)
+    metrics = read_metrics(run_dir)
+    suffix = FIGURE_SUFFIX[metrics["model"]]
+    paths = {
+        "confusion_matrix": run_dir / "images" / f"confusion_matrix_{suffix}.png",
+        "accuracy_vs_loss": run_dir / "images" / f"accuracy_vs_loss_{suffix}.png",
+    }
+    name = f"{suffix.upper()} pipeline"
+    plot_confusion_matrix(
+        metrics["splits"]["PrivateTest"]["confusion_matrix"], paths["confusion_matrix"], f"{name}, PrivateTest"
+    )
+    plot_history(run_dir / "history.csv", paths["accuracy_vs_loss"], name)
+    return paths
+
+
+def summary_line(run_dir: str | Path) -> str:
+    """One line with the headline PrivateTest numbers of a run."""
+    metrics = read_metrics(run_dir)
+    private = metrics["splits"]["PrivateTest"]
+    return (
+        f"{metrics['model']}: PrivateTest accuracy {private['accuracy']:.4f}, macro F1 {private['macro_f1']:.4f}, "
+        f"weighted F1 {private['weighted_f1']:.4f} (n={private['n']}; epoch {metrics['selected_epoch']} of "
+        f"{metrics['epochs']}, chosen on {metrics['selected_on']}; trained {metrics['train_seconds'] / 60:.1f} min)"
+    )

@@ -1,0 +1,70 @@
+"""The results table: both pipelines beside the study's own numbers, built from metrics files."""
+
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from fer.atomic import write_text
+from fer.labels import EMOTIONS
+from fer.report import read_metrics
+
+# The original study's reported figures (cited, not measured here).
+STUDY_RESULTS = {
+    "csv_cnn": {"accuracy": 0.59, "macro_f1": 0.52, "weighted_f1": 0.58},
+    "image_cnn": {"accuracy": 0.59, "macro_f1": 0.51, "weighted_f1": 0.57},
+}
+PIPELINE_NAMES = {"csv_cnn": "CSV pipeline", "image_cnn": "Image pipeline"}
+README_START, README_END = "<!-- results-table:start -->", "<!-- results-table:end -->"
+
+
+def results_table(run_dirs: list[str | Path], split: str = "PrivateTest") -> pd.DataFrame:
+    """One row per pipeline for the study and for this repository: accuracy, macro/weighted F1, per-class F1."""
+    rows = []
+    for run_dir in run_dirs:
+        metrics = read_metrics(run_dir)
+        model = metrics["model"]
+        measured = metrics["splits"][split]
+        rows.append({"pipeline": PIPELINE_NAMES[model], "source": "study (reported)", **STUDY_RESULTS[model]})
+        rows.append(
+            {
+                "pipeline": PIPELINE_NAMES[model],
+                "source": f"this repository ({split})" + (", SAMPLE data" if metrics["data_is_sample"] else ""),
+                "accuracy": measured["accuracy"],
+                "macro_f1": measured["macro_f1"],
+                "weighted_f1": measured["weighted_f1"],
+                **{f"f1_{name}": measured["per_class"][name]["f1-score"] for name in EMOTIONS},
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def to_markdown(table: pd.DataFrame) -> str:
+    """The table as GitHub markdown; blanks where the study reported no figure."""
+    columns = list(table.columns)
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for _, row in table.iterrows():
+        cells = [
+            f"{value:.3f}" if isinstance(value, float) and value == value else ("" if value != value else str(value))
+            for value in row
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_results_table(table: pd.DataFrame, directory: str | Path) -> Path:
+    """Write results_table.md and results_table.csv into directory; return the .md path."""
+    directory = Path(directory)
+    write_text(directory / "results_table.csv", table.to_csv(index=False))
+    write_text(directory / "results_table.md", to_markdown(table))
+    return directory / "results_table.md"
+
+
+def update_readme(readme: str | Path, table_markdown: str) -> None:
+    """Replace the README's results table (between its marker comments) with table_markdown."""
+    readme = Path(readme)
+    text = readme.read_text()
+    pattern = re.compile(re.escape(README_START) + ".*?" + re.escape(README_END), re.DOTALL)
+    if not pattern.search(text):
+        raise ValueError(f"{readme}: no {README_START} ... {README_END} markers to put the results table between")
+    write_text(readme, pattern.sub(lambda _: f"{README_START}\n{table_markdown}{README_END}", text))

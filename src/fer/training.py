@@ -1,0 +1,162 @@
+"""Train a model from a config and write a complete run directory."""
+
+import dataclasses
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import pandas as pd
+
+from fer.atomic import write_json, write_text
+from fer.datasets import load_data, subsample, to_dataset
+from fer.errors import DataError
+from fer.evaluation import classification_report_text, evaluate, load_model, predictions_frame
+from fer.labels import EMOTIONS
+from fer.models import build_model
+from fer.paths import REPO_ROOT, is_sample
+
+STUDY_EPOCHS = {"csv_cnn": 15, "image_cnn": 30}
+DATA_FORM = {"csv_cnn": "csv", "image_cnn": "folders"}
+RUN_FILES = (
+    "config.json",
+    "history.csv",
+    "model.keras",
+    "metrics.json",
+    "predictions.csv",
+    "classification_report.txt",
+)
+
+
+@dataclass
+class TrainConfig:
+    """Everything a run depends on; saved as config.json in the run directory."""
+
+    model: str = "csv_cnn"  # "csv_cnn" (reads the CSV form) or "image_cnn" (reads the folders)
+    data: str = "data/sample"  # a CSV, a folder root, or a directory holding either
+    run_dir: str = "runs/csv_cnn"
+    epochs: int | None = None  # None: the study's (15 for csv_cnn, 30 for image_cnn)
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    seed: int = 42
+    max_train_images: int | None = None  # a random subset, for quick runs
+
+    def resolved(self) -> "TrainConfig":
+        """A copy with defaults filled in and paths made absolute."""
+        epochs = self.epochs if self.epochs is not None else STUDY_EPOCHS.get(self.model, 15)
+        return dataclasses.replace(self, epochs=epochs, data=portable(self.data), run_dir=portable(self.run_dir))
+
+
+def portable(path: str) -> str:
+    """The path relative to the repository when it lies inside it, else absolute."""
+    absolute = Path(path).resolve()
+    return str(absolute.relative_to(REPO_ROOT)) if absolute.is_relative_to(REPO_ROOT) else str(absolute)
+
+
+def same_config(run_dir: Path, config: TrainConfig) -> bool:
+    """Whether run_dir's config.json is exactly this config."""
+    saved = run_dir / "config.json"
+    return saved.is_file() and json.loads(saved.read_text()) == dataclasses.asdict(config)
+
+
+def is_complete(run_dir: Path, config: TrainConfig) -> bool:
+    """Whether run_dir holds every file of a finished run made with exactly this config."""
+    return all((run_dir / name).is_file() for name in RUN_FILES) and same_config(run_dir, config)
+
+
+def clear_partial_run(run_dir: Path) -> None:
+    shutil.rmtree(run_dir / "backup", ignore_errors=True)
+    for name in ("best_checkpoint.keras", "training_log.csv"):
+        (run_dir / name).unlink(missing_ok=True)
+
+
+def train(config: TrainConfig, overwrite: bool = False) -> Path:
+    """Train, select the epoch with the best PublicTest accuracy, evaluate, and write the run directory.
+
+    A finished run with the same config is reused unless overwrite is set; an unfinished
+    one resumes from its last completed epoch.
+    """
+    config = config.resolved()
+    run_dir = REPO_ROOT / config.run_dir
+    if not overwrite and is_complete(run_dir, config):
+        print(f"Reusing the finished run in {run_dir} (same config); pass overwrite=True to train again.")
+        return run_dir
+    data = load_data(REPO_ROOT / config.data, form=DATA_FORM.get(config.model, "auto"))
+    for usage in ("Training", "PublicTest", "PrivateTest"):
+        if len(data[usage]) == 0:
+            raise DataError(f"{config.data}: no {usage} images; training needs Training, PublicTest and PrivateTest")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if overwrite or not same_config(run_dir, config):
+        clear_partial_run(run_dir)  # a killed run resumes only under the same config
+    for name in RUN_FILES:
+        (run_dir / name).unlink(missing_ok=True)
+    write_json(run_dir / "config.json", dataclasses.asdict(config))
+
+    keras.utils.set_random_seed(config.seed)
+    model = build_model(config.model)
+    model.compile(
+        optimizer=keras.optimizers.Adam(config.learning_rate),
+        loss="categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    training = to_dataset(
+        subsample(data["Training"], config.max_train_images, config.seed), config.batch_size, config.seed
+    )
+    validation = to_dataset(data["PublicTest"], 256)
+    checkpoint = run_dir / "best_checkpoint.keras"
+    log = run_dir / "training_log.csv"
+    callbacks = [
+        keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
+        keras.callbacks.ModelCheckpoint(
+            checkpoint,
+            monitor="val_accuracy",
+            mode="max",
+            save_best_only=True,
+            initial_value_threshold=best_logged_accuracy(log, checkpoint),
+        ),
+        keras.callbacks.CSVLogger(str(log), append=True),
+    ]
+    started = time.monotonic()
+    # shuffle=False: the tf.data pipeline already reshuffles every epoch.
+    model.fit(training, validation_data=validation, epochs=config.epochs, callbacks=callbacks, verbose=2, shuffle=False)
+    train_seconds = time.monotonic() - started
+
+    history = pd.read_csv(log).drop_duplicates("epoch", keep="last")
+    best_model = load_model(checkpoint)
+    best_epoch = int(history["val_accuracy"].idxmax())
+    write_results(run_dir, best_model, data, config, history, best_epoch, train_seconds, checkpoint)
+    log.unlink()
+    shutil.rmtree(run_dir / "backup", ignore_errors=True)
+    return run_dir
+
+
+def best_logged_accuracy(log: Path, checkpoint: Path) -> float | None:
+    """On resuming, the best PublicTest accuracy so far, so the best checkpoint is only replaced by a better one."""
+    if not (log.is_file() and checkpoint.is_file()):
+        return None
+    return float(pd.read_csv(log)["val_accuracy"].max())
+
+
+def write_results(run_dir, model, data, config, history, best_epoch, train_seconds, checkpoint) -> None:
+    """Write the run's files; metrics.json last, so that its presence means the run finished."""
+    write_text(run_dir / "history.csv", history.to_csv(index=False))
+    predictions = predictions_frame(model, data)
+    write_text(run_dir / "predictions.csv", predictions.to_csv(index=False, float_format="%.6f"))
+    private = predictions[predictions.usage == "PrivateTest"]
+    predicted = private[[f"p_{name}" for name in EMOTIONS]].to_numpy().argmax(axis=1)
+    write_text(run_dir / "classification_report.txt", classification_report_text(data["PrivateTest"].labels, predicted))
+    os.replace(checkpoint, run_dir / "model.keras")
+    metrics = {
+        "model": config.model,
+        "data": config.data,
+        "data_is_sample": is_sample(REPO_ROOT / config.data),
+        "epochs": config.epochs,
+        "selected_epoch": int(history.loc[best_epoch, "epoch"]) + 1,
+        "selected_on": "PublicTest accuracy",
+        "train_seconds": round(train_seconds, 1),
+        "splits": evaluate(model, data, ("PrivateTest", "PublicTest+PrivateTest", "PublicTest")),
+    }
+    write_json(run_dir / "metrics.json", metrics)

@@ -1,0 +1,74 @@
+"""Shared fixtures: tiny synthetic data in both forms, and the full data set where it exists."""
+
+import os
+import shutil
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from fer.labels import EMOTIONS, USAGES
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO_ROOT.parent / "shared" / "fer2013"
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(tmp_path_factory, monkeypatch):
+    """Each test parses afresh into its own cache, except where it asks for the shared one."""
+    if "FER_TEST_KEEP_CACHE" not in os.environ:
+        monkeypatch.setenv("FER_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+
+
+def synthetic_faces(count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Images whose brightness pattern depends on the label, so that a model can learn them."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(count) % len(EMOTIONS)
+    usages = np.array([USAGES[i % 3] for i in range(count // len(EMOTIONS)) for _ in EMOTIONS])[:count]
+    images = rng.integers(0, 60, size=(count, 48, 48), dtype=np.uint8)
+    for index, label in enumerate(labels):
+        images[index, label * 6 : label * 6 + 6, :] += 180
+    return images, labels, usages
+
+
+def write_csv(path: Path, images, labels, usages) -> Path:
+    lines = ["emotion,pixels,Usage"]
+    lines += [
+        f"{label},{' '.join(map(str, image.ravel()))},{usage}" for image, label, usage in zip(images, labels, usages)
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def write_folders(root: Path, images, labels, usages) -> Path:
+    for index, (image, label, usage) in enumerate(zip(images, labels, usages)):
+        folder = root / ("train" if usage == "Training" else "test") / EMOTIONS[label]
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(image).save(folder / f"{usage}_{index}.png")
+    return root
+
+
+@pytest.fixture
+def tiny_csv(tmp_path) -> Path:
+    return write_csv(tmp_path / "fer2013.csv", *synthetic_faces(63))
+
+
+@pytest.fixture
+def tiny_folders(tmp_path) -> Path:
+    return write_folders(tmp_path / "images", *synthetic_faces(63))
+
+
+@pytest.fixture(scope="session")
+def full_data_dir(tmp_path_factory) -> Path:
+    """A directory with the full FER-2013 in both forms: $FER_DATA, or made from ../shared/fer2013."""
+    if "FER_DATA" in os.environ:
+        return Path(os.environ["FER_DATA"])
+    if not SHARED_DATA.is_dir():
+        pytest.skip("the full FER-2013 is not here (set FER_DATA or put it in ../shared/fer2013)")
+    target = tmp_path_factory.mktemp("fer2013")
+    shutil.copy(SHARED_DATA / "fer2013.csv.gz", target / "fer2013.csv.gz")
+    with zipfile.ZipFile(SHARED_DATA / "images.zip") as archive:
+        archive.extractall(target)
+    return target

@@ -1,0 +1,75 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+import fer
+from fer.cli import main
+
+
+def run_fer(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "fer.cli", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_bad_data_prints_one_line_without_a_traceback(tmp_path):
+    model_path = tmp_path / "model.keras"
+    fer.build_model("csv_cnn").save(model_path)
+    bad = tmp_path / "fer2013.csv"
+    bad.write_text("emotion,pixels,Usage\n9,1 2 3,Training\n")
+    result = run_fer("evaluate", "--model", str(model_path), "--data", str(bad))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert f"fer evaluate: error: {bad}, line 2: emotion '9' is not a label 0..6" in result.stderr
+
+
+def test_missing_model_is_a_clear_error(tmp_path, capsys):
+    assert main(["evaluate", "--model", str(tmp_path / "none.keras"), "--data", str(tmp_path)]) == 2
+    assert "none.keras: no such model file" in capsys.readouterr().err
+
+
+def test_evaluate_prints_metrics_as_json(tmp_path, tiny_csv, capsys):
+    model_path = tmp_path / "model.keras"
+    fer.build_model("csv_cnn").save(model_path)
+    assert (
+        main(
+            [
+                "evaluate",
+                "--model",
+                str(model_path),
+                "--data",
+                str(tiny_csv),
+                "--split",
+                "PrivateTest",
+                "--split",
+                "PublicTest+PrivateTest",
+            ]
+        )
+        == 0
+    )
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["splits"]["PrivateTest"]["n"] == 21
+    assert printed["splits"]["PublicTest+PrivateTest"]["n"] == 42
+
+
+def test_unknown_split_is_a_clear_error(tmp_path, tiny_csv, capsys):
+    model_path = tmp_path / "model.keras"
+    fer.build_model("csv_cnn").save(model_path)
+    assert main(["evaluate", "--model", str(model_path), "--data", str(tiny_csv), "--split", "Validation"]) == 2
+    assert "unknown split 'Validation'" in capsys.readouterr().err
+
+
+def test_train_command_writes_a_run(tmp_path, tiny_csv, capsys):
+    run_dir = tmp_path / "run"
+    assert (
+        main(["train", "--model", "csv_cnn", "--data", str(tiny_csv), "--run-dir", str(run_dir), "--epochs", "1"]) == 0
+    )
+    assert (run_dir / "metrics.json").is_file()
+    assert '"accuracy"' in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv", [["train", "--model", "resnet"], ["evaluate"]])
+def test_usage_mistakes_exit_non_zero(argv):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code != 0

@@ -1,0 +1,61 @@
+import keras
+import numpy as np
+import pytest
+
+import fer
+from tests.conftest import synthetic_faces
+
+
+@pytest.mark.parametrize("name", ["csv_cnn", "image_cnn"])
+def test_outputs_are_seven_probabilities(name):
+    model = fer.build_model(name)
+    images = np.random.default_rng(0).uniform(0, 255, size=(5, 48, 48, 1)).astype("float32")
+    probabilities = model.predict(images, verbose=0)
+    assert probabilities.shape == (5, 7)
+    assert np.all(np.isfinite(probabilities))
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_image_model_augments_only_in_training():
+    model = fer.build_model("image_cnn")
+    images = np.full((2, 48, 48, 1), 128.0, dtype="float32")
+    images[:, :, :10] = 0.0
+    first, second = model(images, training=False), model(images, training=False)
+    np.testing.assert_allclose(first, second)
+    names = [layer.__class__.__name__ for layer in model.layers]
+    assert {"RandomRotation", "RandomTranslation", "RandomZoom", "RandomFlip"} <= set(names)
+
+
+def test_unknown_model_name():
+    with pytest.raises(ValueError, match="unknown model 'resnet'"):
+        fer.build_model("resnet")
+
+
+def test_a_short_fit_lowers_the_loss():
+    keras.utils.set_random_seed(0)
+    images, labels, _ = synthetic_faces(210)
+    x, y = images[..., None].astype("float32"), keras.utils.to_categorical(labels, 7)
+    model = fer.build_model("csv_cnn")
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="categorical_crossentropy")
+    # Training-mode losses: batch norm's moving averages need far more steps than a short fit.
+    losses = model.fit(x, y, epochs=6, batch_size=32, verbose=0).history["loss"]
+    assert losses[-1] < 0.7 * losses[0]
+
+
+def test_saved_model_loads_in_safe_mode_with_the_same_outputs(tmp_path):
+    model = fer.build_model("image_cnn")
+    path = tmp_path / "model.keras"
+    model.save(path)
+    loaded = fer.load_model(path)
+    images = np.random.default_rng(1).uniform(0, 255, size=(3, 48, 48, 1)).astype("float32")
+    np.testing.assert_allclose(
+        model.predict(images, verbose=0), loaded.predict(images, verbose=0), rtol=1e-5, atol=1e-6
+    )
+
+
+def test_a_model_with_code_in_a_lambda_layer_is_refused(tmp_path):
+    model = keras.Sequential([keras.Input((48, 48, 1)), keras.layers.Lambda(lambda x: x * 2)])
+    path = tmp_path / "stranger.keras"
+    model.save(path)
+    with pytest.raises(ValueError, match="safe_mode"):
+        fer.load_model(path)

@@ -1,0 +1,62 @@
+import json
+
+import pandas as pd
+import pytest
+
+import fer
+from fer.training import RUN_FILES, is_complete
+
+
+@pytest.fixture
+def finished_run(tiny_folders, tmp_path):
+    config = fer.TrainConfig(
+        model="image_cnn", data=str(tiny_folders), run_dir=str(tmp_path / "run"), epochs=2, batch_size=16
+    )
+    return config, fer.train(config)
+
+
+def test_train_writes_a_complete_run_directory(finished_run):
+    config, run_dir = finished_run
+    for name in RUN_FILES:
+        assert (run_dir / name).is_file(), name
+    assert not (run_dir / "backup").exists()
+    saved = json.loads((run_dir / "config.json").read_text())
+    assert saved["epochs"] == 2 and saved["model"] == "image_cnn"
+    history = pd.read_csv(run_dir / "history.csv")
+    assert list(history.epoch) == [0, 1]
+    assert {"accuracy", "loss", "val_accuracy", "val_loss"} <= set(history.columns)
+    predictions = pd.read_csv(run_dir / "predictions.csv")
+    assert len(predictions) == 42 and set(predictions.usage) == {"PublicTest", "PrivateTest"}
+    assert predictions.filter(like="p_").sum(axis=1).round(3).eq(1).all()
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    private = metrics["splits"]["PrivateTest"]
+    assert private["n"] == 21 and 0 <= private["accuracy"] <= 1
+    assert metrics["splits"]["PublicTest+PrivateTest"]["n"] == 42
+    assert 1 <= metrics["selected_epoch"] <= 2
+
+
+def test_a_finished_run_is_reused_and_a_partial_one_is_not(finished_run, monkeypatch):
+    config, run_dir = finished_run
+    assert is_complete(run_dir, config.resolved())
+    monkeypatch.setattr("fer.training.load_data", lambda *a, **k: pytest.fail("trained again"))
+    assert fer.train(config) == run_dir
+    (run_dir / "metrics.json").unlink()
+    assert not is_complete(run_dir, config.resolved())
+
+
+def test_evaluate_reproduces_the_run_metrics(finished_run):
+    config, run_dir = finished_run
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    again = fer.evaluate(fer.load_model(run_dir), fer.load_data(config.data, form="folders"))
+    assert again["PrivateTest"] == metrics["splits"]["PrivateTest"]
+
+
+def test_training_without_publictest_images_is_a_clear_error(tmp_path):
+    from fer.errors import DataError
+    from tests.conftest import synthetic_faces, write_csv
+
+    images, labels, usages = synthetic_faces(21)
+    usages[usages == "PublicTest"] = "Training"
+    path = write_csv(tmp_path / "fer2013.csv", images, labels, usages)
+    with pytest.raises(DataError, match="no PublicTest images"):
+        fer.train(fer.TrainConfig(data=str(path), run_dir=str(tmp_path / "run"), epochs=1))
