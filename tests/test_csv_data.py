@@ -66,8 +66,10 @@ def pixels_with(token: str, count: int = 2304) -> str:
     [
         ("pixels", pixels_with("7", 2000), "line 5: 2000 pixel values, expected 2304"),
         ("pixels", pixels_with("7", 2305), "line 5: 2305 pixel values, expected 2304"),
-        ("pixels", pixels_with("abc"), "line 5: pixel 2304 is 'abc', not a number"),
-        ("pixels", pixels_with("300"), "line 5: pixel value 300 is not a whole number 0..255"),
+        ("pixels", pixels_with("abc"), "line 5: pixel 2304 is 'abc', not a whole number"),
+        ("pixels", pixels_with("1.5"), "line 5: pixel 2304 is '1.5', not a whole number"),
+        ("pixels", pixels_with("300"), "line 5: pixel value 300 is outside 0..255"),
+        ("pixels", pixels_with("-3"), "line 5: pixel value -3 is outside 0..255"),
         ("pixels", "", "line 5: 0 pixel values"),
         ("emotion", "7", "line 5: emotion '7' is not a label 0..6"),
         ("emotion", "happy", "line 5: emotion 'happy' is not a label 0..6"),

@@ -82,19 +82,19 @@ def parse_usages(path: Path, usage: pd.Series) -> np.ndarray:
 def parse_pixels(path: Path, pixels: pd.Series) -> np.ndarray:
     """All rows' pixel strings parsed in one NumPy call; a row-by-row scan only to locate an error."""
     with warnings.catch_warnings():
-        warnings.simplefilter("error", DeprecationWarning)  # NumPy warns, not raises, on a non-number
+        warnings.simplefilter("error", DeprecationWarning)  # older NumPy warns, not raises, on a non-number
         try:
-            values = np.fromstring(" ".join(pixels.to_numpy()), dtype=np.float32, sep=" ")
+            values = np.fromstring(" ".join(pixels.to_numpy()), dtype=np.int32, sep=" ")
         except (DeprecationWarning, ValueError):
             values = None
     if values is None or values.size != len(pixels) * PIXELS_PER_IMAGE:
         raise locate_pixel_error(path, pixels)
     values = values.reshape(len(pixels), PIXELS_PER_IMAGE)
-    bad = ((values < 0) | (values > 255) | (values % 1 != 0)).any(axis=1)
+    bad = ((values < 0) | (values > 255)).any(axis=1)
     if bad.any():
         row = int(np.argmax(bad))
-        value = values[row][(values[row] < 0) | (values[row] > 255) | (values[row] % 1 != 0)][0]
-        raise DataError(f"{path}, line {line_of(row)}: pixel value {value:g} is not a whole number 0..255")
+        value = values[row][(values[row] < 0) | (values[row] > 255)][0]
+        raise DataError(f"{path}, line {line_of(row)}: pixel value {value} is outside 0..255")
     return values.astype(np.uint8)
 
 
@@ -102,10 +102,8 @@ def locate_pixel_error(path: Path, pixels: pd.Series) -> DataError:
     for row, text in enumerate(pixels):
         tokens = text.split()
         for position, token in enumerate(tokens, start=1):
-            try:
-                float(token)
-            except ValueError:
-                return DataError(f"{path}, line {line_of(row)}: pixel {position} is {token!r}, not a number")
+            if not token.lstrip("-").isdigit():
+                return DataError(f"{path}, line {line_of(row)}: pixel {position} is {token!r}, not a whole number")
         if len(tokens) != PIXELS_PER_IMAGE:
             return DataError(
                 f"{path}, line {line_of(row)}: {len(tokens)} pixel values, expected {PIXELS_PER_IMAGE} (48x48)"

@@ -1,0 +1,52 @@
+"""A training run killed part-way leaves nothing that looks finished, and resumes where it stopped."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import keras
+import pandas as pd
+
+import fer
+
+KILL_AFTER_EPOCH = textwrap.dedent(
+    """
+    import os, signal, sys
+    import keras
+    import fer
+
+    log_epoch = keras.callbacks.CSVLogger.on_epoch_end
+
+    def log_then_die(self, epoch, logs=None):
+        log_epoch(self, epoch, logs)
+        if epoch == 1:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    keras.callbacks.CSVLogger.on_epoch_end = log_then_die
+    fer.train(fer.TrainConfig(model="csv_cnn", data=sys.argv[1], run_dir=sys.argv[2], epochs=4, batch_size=16))
+    """
+)
+
+
+def test_killed_run_resumes_and_ends_with_all_epochs(tiny_csv, tmp_path, monkeypatch):
+    run_dir = tmp_path / "run"
+    killed = subprocess.run([sys.executable, "-c", KILL_AFTER_EPOCH, str(tiny_csv), str(run_dir)], timeout=300)
+    assert killed.returncode == -signal.SIGKILL
+    assert not (run_dir / "metrics.json").exists() and not (run_dir / "model.keras").exists()
+    assert len(pd.read_csv(run_dir / "training_log.csv")) == 2
+
+    epochs_run = []
+    log_epoch = keras.callbacks.CSVLogger.on_epoch_end
+
+    def count_epochs(self, epoch, logs=None):
+        epochs_run.append(epoch)
+        log_epoch(self, epoch, logs)
+
+    monkeypatch.setattr(keras.callbacks.CSVLogger, "on_epoch_end", count_epochs)
+    fer.train(fer.TrainConfig(model="csv_cnn", data=str(tiny_csv), run_dir=str(run_dir), epochs=4, batch_size=16))
+    assert epochs_run == [2, 3]
+    assert list(pd.read_csv(run_dir / "history.csv").epoch) == [0, 1, 2, 3]
+    assert (run_dir / "metrics.json").is_file() and not (run_dir / "backup").exists()
+    assert not os.path.exists(run_dir / "training_log.csv")
