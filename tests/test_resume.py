@@ -1,5 +1,6 @@
 """A training run killed part-way leaves nothing that looks finished, and resumes where it stopped."""
 
+import json
 import os
 import signal
 import subprocess
@@ -50,3 +51,4 @@ def test_killed_run_resumes_and_ends_with_all_epochs(tiny_csv, tmp_path, monkeyp
     assert list(pd.read_csv(run_dir / "history.csv").epoch) == [0, 1, 2, 3]
     assert (run_dir / "metrics.json").is_file() and not (run_dir / "backup").exists()
     assert not os.path.exists(run_dir / "training_log.csv")
+    assert json.loads((run_dir / "metrics.json").read_text())["timed_epochs"] == 4

@@ -38,5 +38,13 @@ def summary_line(run_dir: str | Path) -> str:
     return (
         f"{metrics['model']}: PrivateTest accuracy {private['accuracy']:.4f}, macro F1 {private['macro_f1']:.4f}, "
         f"weighted F1 {private['weighted_f1']:.4f} (n={private['n']}; epoch {metrics['selected_epoch']} of "
-        f"{metrics['epochs']}, chosen on {metrics['selected_on']}; trained {metrics['train_seconds'] / 60:.1f} min)"
+        f"{metrics['epochs']}, chosen on {metrics['selected_on']}; {timing(metrics)})"
     )
+
+
+def timing(metrics: dict) -> str:
+    minutes = metrics["train_seconds"] / 60
+    timed = metrics.get("timed_epochs", metrics["epochs"])
+    if timed == metrics["epochs"]:
+        return f"trained in {minutes:.1f} min"
+    return f"the last {timed} epochs took {minutes:.1f} min; the run was resumed and its first epochs were not timed"

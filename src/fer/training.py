@@ -69,7 +69,7 @@ def is_complete(run_dir: Path, config: TrainConfig) -> bool:
 
 def clear_partial_run(run_dir: Path) -> None:
     shutil.rmtree(run_dir / "backup", ignore_errors=True)
-    for name in ("best_checkpoint.keras", "training_log.csv"):
+    for name in ("best_checkpoint.keras", "training_log.csv", "training_clock.json"):
         (run_dir / name).unlink(missing_ok=True)
 
 
@@ -108,7 +108,9 @@ def train(config: TrainConfig, overwrite: bool = False) -> Path:
     validation = to_dataset(data["PublicTest"], 256)
     checkpoint = run_dir / "best_checkpoint.keras"
     log = run_dir / "training_log.csv"
+    clock = EpochClock(run_dir / "training_clock.json")
     callbacks = [
+        clock,
         keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
         keras.callbacks.ModelCheckpoint(
             checkpoint,
@@ -119,18 +121,36 @@ def train(config: TrainConfig, overwrite: bool = False) -> Path:
         ),
         keras.callbacks.CSVLogger(str(log), append=True),
     ]
-    started = time.monotonic()
     # shuffle=False: the tf.data pipeline already reshuffles every epoch.
     model.fit(training, validation_data=validation, epochs=config.epochs, callbacks=callbacks, verbose=2, shuffle=False)
-    train_seconds = time.monotonic() - started
 
     history = pd.read_csv(log).drop_duplicates("epoch", keep="last")
     best_model = load_model(checkpoint)
     best_epoch = int(history["val_accuracy"].idxmax())
-    write_results(run_dir, best_model, data, config, history, best_epoch, train_seconds, checkpoint)
+    write_results(run_dir, best_model, data, config, history, best_epoch, clock.state, checkpoint)
     log.unlink()
+    clock.path.unlink()
     shutil.rmtree(run_dir / "backup", ignore_errors=True)
     return run_dir
+
+
+class EpochClock(keras.callbacks.Callback):
+    """Adds up the seconds spent in each epoch, across restarts, in a small JSON file."""
+
+    def __init__(self, path: Path):
+        super().__init__()
+        self.path = path
+        self.state = json.loads(path.read_text()) if path.is_file() else {"seconds": 0.0, "epochs": 0}
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started = time.monotonic()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.state = {
+            "seconds": self.state["seconds"] + time.monotonic() - self.started,
+            "epochs": self.state["epochs"] + 1,
+        }
+        write_json(self.path, self.state)
 
 
 def best_logged_accuracy(log: Path, checkpoint: Path) -> float | None:
@@ -140,7 +160,7 @@ def best_logged_accuracy(log: Path, checkpoint: Path) -> float | None:
     return float(pd.read_csv(log)["val_accuracy"].max())
 
 
-def write_results(run_dir, model, data, config, history, best_epoch, train_seconds, checkpoint) -> None:
+def write_results(run_dir, model, data, config, history, best_epoch, clock_state, checkpoint) -> None:
     """Write the run's files; metrics.json last, so that its presence means the run finished."""
     write_text(run_dir / "history.csv", history.to_csv(index=False))
     predictions = predictions_frame(model, data)
@@ -156,7 +176,8 @@ def write_results(run_dir, model, data, config, history, best_epoch, train_secon
         "epochs": config.epochs,
         "selected_epoch": int(history.loc[best_epoch, "epoch"]) + 1,
         "selected_on": "PublicTest accuracy",
-        "train_seconds": round(train_seconds, 1),
+        "train_seconds": round(clock_state["seconds"], 1),
+        "timed_epochs": clock_state["epochs"],
         "splits": evaluate(model, data, ("PrivateTest", "PublicTest+PrivateTest", "PublicTest")),
     }
     write_json(run_dir / "metrics.json", metrics)
