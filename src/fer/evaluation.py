@@ -1,5 +1,6 @@
 """Accuracy, macro and weighted F1, per-class scores and the confusion matrix (scikit-learn)."""
 
+import zipfile
 from pathlib import Path
 
 import keras
@@ -7,6 +8,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import accuracy_score, classification_report, confusion_matrix, f1_score
 
+from fer.errors import DataError
 from fer.labels import EMOTIONS
 from fer.splits import LabeledImages, Splits
 
@@ -87,4 +89,7 @@ def load_model(path: str | Path) -> keras.Model:
         path = path / "model.keras"
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such model file")
-    return keras.saving.load_model(path, safe_mode=True, compile=False)
+    try:
+        return keras.saving.load_model(path, safe_mode=True, compile=False)
+    except (ValueError, OSError, zipfile.BadZipFile) as error:
+        raise DataError(f"{path}: cannot be loaded as a Keras model ({error})") from None
