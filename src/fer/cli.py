@@ -8,6 +8,8 @@ from pathlib import Path
 
 from fer.errors import DataError
 
+PREDICT_SOME_FAILED = 3  # fer predict: at least one image could not be read; the others were processed
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
@@ -52,6 +54,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.set_defaults(handler=run_evaluate)
 
+    predict = commands.add_parser("predict", help="find the faces in photos and name their emotions")
+    predict.add_argument("paths", nargs="+", help="image files or folders of images")
+    predict.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    predict.add_argument("--annotate", metavar="DIR", help="write copies with boxes and labels drawn into DIR")
+    predict.add_argument("--model", help="a .keras file or run directory (default: the best committed model)")
+    predict.set_defaults(handler=run_predict)
+
     reproduce = commands.add_parser("reproduce", help="run the three notebooks top to bottom")
     reproduce.add_argument(
         "--data", default=None, help="default: $FER_DATA, else data/fer2013, else the bundled sample"
@@ -90,6 +99,46 @@ def run_evaluate(args: argparse.Namespace) -> int:
         raise DataError(str(error)) from None
     print(json.dumps({"model": str(Path(args.model)), "data": str(Path(args.data)), "splits": results}, indent=2))
     return 0
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    """Exit code 0 when every image was read, PREDICT_SOME_FAILED when any could not be (the rest still are)."""
+    from fer.evaluation import load_model
+    from fer.photos import expand_image_paths, read_photo
+    from fer.predict import annotate, default_model, predict_photo
+
+    model = load_model(args.model) if args.model else default_model()
+    records = []
+    for path in expand_image_paths(args.paths):
+        try:
+            photo = read_photo(path)
+        except DataError as error:
+            records.append({"path": str(path), "error": str(error), "faces": []})
+            print(f"fer predict: error: {error}", file=sys.stderr)
+            continue
+        faces = predict_photo(photo, model)
+        record = {"path": str(path), "faces": faces}
+        if not faces:
+            record["note"] = "no face found"
+        if args.annotate:
+            record["annotated"] = str(annotate(photo, faces, Path(args.annotate) / f"{path.stem}_annotated.png"))
+        records.append(record)
+    print(json.dumps(records, indent=2) if args.json else predictions_table(records))
+    return PREDICT_SOME_FAILED if any("error" in record for record in records) else 0
+
+
+def predictions_table(records: list[dict]) -> str:
+    lines = [f"{'image':<40} {'face':>4}  {'box (x, y, w, h)':<22} {'emotion':<9} {'p':>5}"]
+    for record in records:
+        if "error" in record:
+            lines.append(f"{record['path']:<40} {'-':>4}  error: {record['error']}")
+        elif not record["faces"]:
+            lines.append(f"{record['path']:<40} {'-':>4}  no face found")
+        for number, face in enumerate(record["faces"], start=1):
+            box = ", ".join(map(str, face["box"]))
+            probability = face["probabilities"][face["label"]]
+            lines.append(f"{record['path']:<40} {number:>4}  {box:<22} {face['label']:<9} {probability:>5.2f}")
+    return "\n".join(lines)
 
 
 def run_reproduce(args: argparse.Namespace) -> int:

@@ -8,7 +8,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from fer.cache import cached_splits, digest_files
 from fer.errors import DataError
-from fer.labels import EMOTIONS, FOLDER_TO_LABEL, IMAGE_SIZE, USAGES
+from fer.grayscale import to_gray_48
+from fer.labels import EMOTIONS, FOLDER_TO_LABEL, USAGES
 from fer.splits import Splits, splits_from_arrays
 
 # Files whose name has no Usage prefix take their folder's Usage.
@@ -68,10 +69,7 @@ def read_gray_48(path: Path) -> np.ndarray:
     """Decode one image as 48x48 gray uint8; colour or other sizes are converted."""
     try:
         with Image.open(io.BytesIO(path.read_bytes())) as image:
-            image = ImageOps.exif_transpose(image).convert("L")
-            if image.size != (IMAGE_SIZE, IMAGE_SIZE):
-                image = image.resize((IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.BILINEAR)
-            return np.asarray(image, dtype=np.uint8)
+            return to_gray_48(ImageOps.exif_transpose(image))
     except UnidentifiedImageError:
         raise DataError(f"{path}: not an image (no known image format)") from None
     except (OSError, SyntaxError, ValueError) as error:

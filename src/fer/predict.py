@@ -1,0 +1,70 @@
+"""Emotions of the faces in a photo: detect, crop as FER-2013 was made, classify."""
+
+import json
+from functools import cache
+from pathlib import Path
+
+import keras
+import numpy as np
+from PIL import Image, ImageDraw
+
+from fer.evaluation import load_model
+from fer.faces import crop_face, detect_faces
+from fer.labels import EMOTIONS
+from fer.paths import CSV_MODEL_DIR, IMAGE_MODEL_DIR
+from fer.photos import Photo, read_photo
+
+
+def default_model_path() -> Path:
+    """The committed model with the best PublicTest accuracy (chosen on PublicTest, as every choice here)."""
+    runs = [run for run in (IMAGE_MODEL_DIR, CSV_MODEL_DIR) if (run / "metrics.json").is_file()]
+    if not runs:
+        raise FileNotFoundError("no trained model in CSV_Based_Model/ or Image_Based_Model/; pass a model")
+
+    def public_accuracy(run: Path) -> float:
+        return json.loads((run / "metrics.json").read_text())["splits"]["PublicTest"]["accuracy"]
+
+    return max(runs, key=public_accuracy) / "model.keras"
+
+
+@cache
+def default_model() -> keras.Model:
+    return load_model(default_model_path())
+
+
+def predict(image: "str | Path | Image.Image | np.ndarray", model: keras.Model | None = None) -> list[dict]:
+    """Per face found: its box (x, y, width, height) in the original image, label and the 7 probabilities."""
+    return predict_photo(read_photo(image), model)
+
+
+def predict_photo(photo: Photo, model: keras.Model | None = None) -> list[dict]:
+    model = model or default_model()
+    gray = photo.image.convert("L")
+    boxes = detect_faces(np.asarray(gray))
+    if not boxes:
+        return []
+    faces = np.stack([crop_face(gray, box) for box in boxes])[..., np.newaxis].astype(np.float32)
+    probabilities = model.predict(faces, verbose=0)
+    return [
+        {
+            "box": [int(round(value * photo.scale)) for value in box],
+            "label": EMOTIONS[int(np.argmax(row))],
+            "probabilities": {name: round(float(p), 4) for name, p in zip(EMOTIONS, row)},
+        }
+        for box, row in zip(boxes, probabilities)
+    ]
+
+
+def annotate(photo: Photo, faces: list[dict], path: Path) -> Path:
+    """Save a copy of the photo with each face's box and label drawn on it."""
+    image = photo.image.copy()
+    draw = ImageDraw.Draw(image)
+    line = max(2, max(image.size) // 250)
+    for face in faces:
+        x, y, width, height = (value / photo.scale for value in face["box"])
+        draw.rectangle((x, y, x + width, y + height), outline=(0, 220, 0), width=line)
+        text = f"{face['label']} {face['probabilities'][face['label']]:.2f}"
+        draw.text((x, max(0, y - 6 * line)), text, fill=(0, 220, 0), font_size=max(12, 5 * line))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path)
+    return path
