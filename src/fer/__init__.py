@@ -7,6 +7,7 @@ from fer.evaluation import evaluate, load_model
 from fer.image_folders import load_image_folders
 from fer.labels import EMOTIONS
 from fer.models import build_model
+from fer.predict import predict
 from fer.training import TrainConfig, train
 
 __all__ = [
@@ -19,5 +20,6 @@ __all__ = [
     "load_data",
     "load_image_folders",
     "load_model",
+    "predict",
     "train",
 ]

@@ -61,6 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--model", help="a .keras file or run directory (default: the best committed model)")
     predict.set_defaults(handler=run_predict)
 
+    export = commands.add_parser("export", help="export a model for deployment")
+    export.add_argument("--format", choices=("tflite",), default="tflite")
+    export.add_argument("--model", help="a .keras file or run directory (default: the best committed model)")
+    export.add_argument("--output", default="fer_model.tflite", help="default: fer_model.tflite")
+    export.set_defaults(handler=run_export)
+
     reproduce = commands.add_parser("reproduce", help="run the three notebooks top to bottom")
     reproduce.add_argument(
         "--data", default=None, help="default: $FER_DATA, else data/fer2013, else the bundled sample"
@@ -139,6 +145,16 @@ def predictions_table(records: list[dict]) -> str:
             probability = face["probabilities"][face["label"]]
             lines.append(f"{record['path']:<40} {number:>4}  {box:<22} {face['label']:<9} {probability:>5.2f}")
     return "\n".join(lines)
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from fer.evaluation import load_model
+    from fer.export import export_tflite
+    from fer.predict import default_model_path
+
+    model = load_model(args.model or default_model_path())
+    print(f"wrote {export_tflite(model, args.output)}")
+    return 0
 
 
 def run_reproduce(args: argparse.Namespace) -> int:

@@ -49,3 +49,16 @@ def save(figure: plt.Figure, path: str | Path | None) -> None:
     if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         figure.savefig(path, dpi=110, bbox_inches="tight")
+
+
+def plot_attention_by_emotion(attention: dict, path: str | Path | None = None) -> plt.Figure:
+    """One panel per emotion: the mean face with the mean Grad-CAM heatmap over it."""
+    figure, axes = plt.subplots(1, len(attention), figsize=(2.4 * len(attention), 2.8))
+    for panel, (name, maps) in zip(np.atleast_1d(axes), attention.items()):
+        panel.imshow(maps["face"], cmap="gray")
+        panel.imshow(maps["attention"], cmap="jet", alpha=0.45, vmin=0, vmax=1)
+        panel.set_title(name)
+        panel.axis("off")
+    figure.tight_layout()
+    save(figure, path)
+    return figure

@@ -6,7 +6,7 @@ import papermill
 
 from fer.paths import REPO_ROOT, default_data_dir, is_sample, output_root
 
-NOTEBOOKS = ("csv_pipeline.ipynb", "image_pipeline.ipynb", "comparison.ipynb")
+NOTEBOOKS = ("csv_pipeline.ipynb", "image_pipeline.ipynb", "comparison.ipynb", "real_photos.ipynb")
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 
 

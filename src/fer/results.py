@@ -15,7 +15,7 @@ STUDY_RESULTS = {
     "image_cnn": {"accuracy": 0.59, "macro_f1": 0.51, "weighted_f1": 0.57},
 }
 PIPELINE_NAMES = {"csv_cnn": "CSV pipeline", "image_cnn": "Image pipeline"}
-README_START, README_END = "<!-- results-table:start -->", "<!-- results-table:end -->"
+README_START, README_END = "<!-- results-table:start -->", "<!-- results-table:end -->"  # see update_readme
 
 
 def results_table(run_dirs: list[str | Path], split: str = "PrivateTest") -> pd.DataFrame:
@@ -60,11 +60,12 @@ def write_results_table(table: pd.DataFrame, directory: str | Path) -> Path:
     return directory / "results_table.md"
 
 
-def update_readme(readme: str | Path, table_markdown: str) -> None:
-    """Replace the README's results table (between its marker comments) with table_markdown."""
+def update_readme(readme: str | Path, markdown: str, section: str = "results-table") -> None:
+    """Replace the README's text between <!-- section:start --> and <!-- section:end --> with markdown."""
     readme = Path(readme)
+    start, end = f"<!-- {section}:start -->", f"<!-- {section}:end -->"
     text = readme.read_text()
-    pattern = re.compile(re.escape(README_START) + ".*?" + re.escape(README_END), re.DOTALL)
+    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.DOTALL)
     if not pattern.search(text):
-        raise ValueError(f"{readme}: no {README_START} ... {README_END} markers to put the results table between")
-    write_text(readme, pattern.sub(lambda _: f"{README_START}\n{table_markdown}{README_END}", text))
+        raise ValueError(f"{readme}: no {start} ... {end} markers to put the {section} between")
+    write_text(readme, pattern.sub(lambda _: f"{start}\n{markdown}{end}", text))

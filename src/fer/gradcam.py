@@ -1,0 +1,62 @@
+"""Where the model looks: Grad-CAM heatmaps (Selvaraju et al., 2017) for 48x48 faces."""
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import layers
+
+from fer.labels import EMOTIONS, IMAGE_SIZE
+
+
+def last_conv_layer(model: keras.Model) -> layers.Layer:
+    convolutions = [layer for layer in model.layers if isinstance(layer, layers.Conv2D)]
+    if not convolutions:
+        raise ValueError(f"model {model.name!r} has no Conv2D layer for Grad-CAM")
+    return convolutions[-1]
+
+
+def conv_and_output_model(model: keras.Sequential) -> keras.Model:
+    """A model returning the last convolution's feature maps beside the probabilities."""
+    conv = last_conv_layer(model)
+    inputs = keras.Input(shape=(IMAGE_SIZE, IMAGE_SIZE, 1))
+    outputs = inputs
+    for layer in model.layers:
+        outputs = layer(outputs)
+        if layer is conv:
+            feature_maps = outputs
+    return keras.Model(inputs, [feature_maps, outputs])
+
+
+def grad_cam(model: keras.Model, faces: np.ndarray, class_indices: np.ndarray | None = None) -> np.ndarray:
+    """Heatmaps (N, 48, 48) in 0..1 of the last convolution's evidence for each face's class.
+
+    faces: (N, 48, 48, 1) gray 0..255. class_indices: the class to explain per face (default: the predicted one).
+    """
+    explainer = conv_and_output_model(model)
+    faces = tf.convert_to_tensor(np.asarray(faces, dtype=np.float32))
+    with tf.GradientTape() as tape:
+        feature_maps, probabilities = explainer(faces, training=False)
+        if class_indices is None:
+            class_indices = tf.argmax(probabilities, axis=1)
+        chosen = tf.gather(probabilities, class_indices, axis=1, batch_dims=1)
+    gradients = tape.gradient(chosen, feature_maps)
+    weights = tf.reduce_mean(gradients, axis=(1, 2), keepdims=True)
+    heatmaps = tf.nn.relu(tf.reduce_sum(weights * feature_maps, axis=-1))[..., tf.newaxis]
+    heatmaps = tf.image.resize(heatmaps, (IMAGE_SIZE, IMAGE_SIZE), method="bilinear")[..., 0].numpy()
+    peaks = heatmaps.reshape(len(heatmaps), -1).max(axis=1)[:, None, None]
+    return heatmaps / np.maximum(peaks, 1e-12)
+
+
+def mean_attention_by_emotion(model: keras.Model, faces: np.ndarray, labels: np.ndarray, batch_size: int = 256) -> dict:
+    """Per emotion, the mean face and the mean Grad-CAM heatmap of its faces (explaining the true class)."""
+    heatmaps = np.concatenate(
+        [
+            grad_cam(model, faces[i : i + batch_size], labels[i : i + batch_size])
+            for i in range(0, len(faces), batch_size)
+        ]
+    )
+    return {
+        name: {"face": faces[labels == index, ..., 0].mean(axis=0), "attention": heatmaps[labels == index].mean(axis=0)}
+        for index, name in enumerate(EMOTIONS)
+        if (labels == index).any()
+    }

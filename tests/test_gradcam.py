@@ -1,0 +1,24 @@
+import keras
+import numpy as np
+
+import fer
+from fer.gradcam import grad_cam, mean_attention_by_emotion
+from fer.plots import plot_attention_by_emotion
+from tests.conftest import synthetic_faces
+
+
+def test_grad_cam_heatmaps_and_the_attention_figure(tmp_path):
+    keras.utils.set_random_seed(0)
+    images, labels, _ = synthetic_faces(280)
+    x, y = images[..., None].astype("float32"), keras.utils.to_categorical(labels, 7)
+    model = fer.build_model("csv_cnn")
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    model.fit(x, y, epochs=8, batch_size=32, verbose=0)
+    heatmaps = grad_cam(model, x[:14], labels[:14])
+    assert heatmaps.shape == (14, 48, 48)
+    assert np.all((heatmaps >= 0) & (heatmaps <= 1))
+    attention = mean_attention_by_emotion(model, x, labels)
+    assert set(attention) == set(fer.EMOTIONS)
+    assert attention["happy"]["face"].shape == (48, 48)
+    plot_attention_by_emotion(attention, tmp_path / "attention.png")
+    assert (tmp_path / "attention.png").stat().st_size > 10_000
