@@ -3,31 +3,37 @@
 import json
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 
-def write_text(path: Path, text: str) -> None:
-    """Write text to a temporary file beside path, then rename it into place."""
+@contextmanager
+def atomic_file(path: str | Path) -> Iterator[IO[bytes]]:
+    """A binary file handle to a temporary file beside path, renamed into place when the block succeeds."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(
-        "w", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
-    ) as handle:
-        handle.write(text)
-    os.replace(handle.name, path)
+    handle = tempfile.NamedTemporaryFile("wb", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False)
+    try:
+        with handle:
+            yield handle
+        os.replace(handle.name, path)
+    finally:
+        Path(handle.name).unlink(missing_ok=True)
 
 
-def write_json(path: Path, value: object) -> None:
+def write_bytes(path: str | Path, data: bytes) -> None:
+    """Write bytes to path atomically."""
+    with atomic_file(path) as handle:
+        handle.write(data)
+
+
+def write_text(path: str | Path, text: str) -> None:
+    """Write text to path atomically."""
+    write_bytes(path, text.encode())
+
+
+def write_json(path: str | Path, value: object) -> None:
     """Write value as indented JSON, atomically."""
     write_text(path, json.dumps(value, indent=2) + "\n")
-
-
-def write_bytes(path: Path, data: bytes) -> None:
-    """Write bytes to a temporary file beside path, then rename it into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(
-        "wb", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
-    ) as handle:
-        handle.write(data)
-    os.replace(handle.name, path)

@@ -2,12 +2,12 @@
 
 import hashlib
 import os
-import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
 
+from fer.atomic import atomic_file
 from fer.labels import USAGES
 from fer.splits import LabeledImages, Splits
 
@@ -47,11 +47,9 @@ def cached_splits(key: str, parse: Callable[[], Splits]) -> Splits:
 
 def save_splits(splits: Splits, path: Path) -> None:
     """Write the splits to path as .npz, atomically (write, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     arrays = {}
     for usage, split in splits.items():
         arrays[f"{usage}_images"] = split.images
         arrays[f"{usage}_labels"] = split.labels
-    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npz.tmp", delete=False) as handle:
+    with atomic_file(path) as handle:
         np.savez(handle, **arrays)
-    os.replace(handle.name, path)
