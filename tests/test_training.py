@@ -60,3 +60,29 @@ def test_training_without_publictest_images_is_a_clear_error(tmp_path):
     path = write_csv(tmp_path / "fer2013.csv", images, labels, usages)
     with pytest.raises(DataError, match="no PublicTest images"):
         fer.train(fer.TrainConfig(data=str(path), run_dir=str(tmp_path / "run"), epochs=1))
+
+
+def test_cosine_schedule_decays_to_zero_and_unknown_schedules_are_refused():
+    from fer.training import learning_rate
+
+    config = fer.TrainConfig(epochs=3, lr_schedule="cosine").resolved()
+    schedule = learning_rate(config, steps_per_epoch=10)
+    assert float(schedule(0)) == pytest.approx(1e-3)
+    assert float(schedule(30)) == pytest.approx(0, abs=1e-9)
+    assert learning_rate(fer.TrainConfig(epochs=3).resolved(), 10) == 1e-3
+    with pytest.raises(ValueError, match="unknown lr_schedule 'step'"):
+        learning_rate(fer.TrainConfig(epochs=3, lr_schedule="step").resolved(), 10)
+
+
+def test_a_moved_run_or_an_older_config_file_still_counts_as_the_same_run(tmp_path):
+    from fer.training import same_config
+
+    config = fer.TrainConfig(model="csv_cnn", data=str(tmp_path), run_dir=str(tmp_path / "elsewhere")).resolved()
+    older = json.loads(json.dumps(config.__dict__))
+    older.pop("lr_schedule")  # written before the field existed: its default applies
+    older["run_dir"] = "somewhere/else"
+    (tmp_path / "config.json").write_text(json.dumps(older))
+    assert same_config(tmp_path, config)
+    older["epochs"] = 3
+    (tmp_path / "config.json").write_text(json.dumps(older))
+    assert not same_config(tmp_path, config)

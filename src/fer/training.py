@@ -41,6 +41,7 @@ class TrainConfig:
     epochs: int | None = None  # None: the study's (15 for csv_cnn, 30 for image_cnn)
     batch_size: int = 64
     learning_rate: float = 1e-3
+    lr_schedule: str = "constant"  # "constant", or "cosine": decays to 0 over the run
     seed: int = 42
     max_train_images: int | None = None  # a random subset, for quick runs
 
@@ -57,9 +58,13 @@ def portable(path: str) -> str:
 
 
 def same_config(run_dir: Path, config: TrainConfig) -> bool:
-    """Whether run_dir's config.json is exactly this config."""
+    """Whether run_dir's config.json trains exactly as this config (wherever the run directory now lies)."""
     saved = run_dir / "config.json"
-    return saved.is_file() and json.loads(saved.read_text()) == dataclasses.asdict(config)
+    if not saved.is_file():
+        return False
+    known = {field.name for field in dataclasses.fields(TrainConfig)}
+    saved_config = TrainConfig(**{key: value for key, value in json.loads(saved.read_text()).items() if key in known})
+    return dataclasses.replace(saved_config, run_dir=config.run_dir) == config
 
 
 def is_complete(run_dir: Path, config: TrainConfig) -> bool:
@@ -96,14 +101,14 @@ def train(config: TrainConfig, overwrite: bool = False) -> Path:
     write_json(run_dir / "config.json", dataclasses.asdict(config))
 
     keras.utils.set_random_seed(config.seed)
-    model = build_model(config.model)
-    model.compile(
-        optimizer=keras.optimizers.Adam(config.learning_rate),
-        loss="categorical_crossentropy",
-        metrics=["accuracy"],
-    )
     training = to_dataset(
         subsample(data["Training"], config.max_train_images, config.seed), config.batch_size, config.seed
+    )
+    model = build_model(config.model)
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate(config, steps_per_epoch=len(training))),
+        loss="categorical_crossentropy",
+        metrics=["accuracy"],
     )
     validation = to_dataset(data["PublicTest"], 256)
     checkpoint = run_dir / "best_checkpoint.keras"
@@ -132,6 +137,15 @@ def train(config: TrainConfig, overwrite: bool = False) -> Path:
     clock.path.unlink()
     shutil.rmtree(run_dir / "backup", ignore_errors=True)
     return run_dir
+
+
+def learning_rate(config: TrainConfig, steps_per_epoch: int) -> float | keras.optimizers.schedules.LearningRateSchedule:
+    """The configured learning rate: constant, or cosine-decayed to 0 over all training steps."""
+    if config.lr_schedule == "constant":
+        return config.learning_rate
+    if config.lr_schedule == "cosine":
+        return keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=config.epochs * steps_per_epoch)
+    raise ValueError(f"unknown lr_schedule {config.lr_schedule!r}; expected 'constant' or 'cosine'")
 
 
 class EpochClock(keras.callbacks.Callback):
