@@ -59,3 +59,20 @@ def test_a_model_with_code_in_a_lambda_layer_is_refused(tmp_path):
     model.save(path)
     with pytest.raises(ValueError, match="safe_mode"):
         fer.load_model(path)
+
+
+def test_saved_models_leave_the_optimizer_state_out(tmp_path):
+    from fer.model_files import save_model
+
+    model = fer.build_model("csv_cnn")
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    images, labels, _ = synthetic_faces(14)
+    model.fit(images[..., None].astype("float32"), keras.utils.to_categorical(labels, 7), epochs=1, verbose=0)
+    model.save(tmp_path / "with_optimizer.keras")
+    save_model(model, tmp_path / "inference.keras")
+    assert (tmp_path / "inference.keras").stat().st_size < 0.5 * (tmp_path / "with_optimizer.keras").stat().st_size
+    loaded = fer.load_model(tmp_path / "inference.keras")
+    np.testing.assert_allclose(
+        loaded.predict(images[..., None], verbose=0), model.predict(images[..., None], verbose=0), atol=1e-6
+    )
+    assert not list(tmp_path.glob("*.tmp")) and len(list(tmp_path.iterdir())) == 2

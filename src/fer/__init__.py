@@ -3,9 +3,10 @@
 from fer.csv_data import load_csv
 from fer.datasets import load_data
 from fer.errors import DataError
-from fer.evaluation import evaluate, load_model
+from fer.evaluation import evaluate
 from fer.image_folders import load_image_folders
 from fer.labels import EMOTIONS
+from fer.model_files import load_model
 from fer.models import build_model
 from fer.predict import predict
 from fer.training import TrainConfig, train

@@ -94,7 +94,8 @@ def run_train(args: argparse.Namespace) -> int:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from fer.datasets import load_data
-    from fer.evaluation import evaluate, load_model
+    from fer.evaluation import evaluate
+    from fer.model_files import load_model
 
     model = load_model(args.model)
     data = load_data(args.data, form=args.form)
@@ -109,7 +110,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 def run_predict(args: argparse.Namespace) -> int:
     """Exit code 0 when every image was read, PREDICT_SOME_FAILED when any could not be (the rest still are)."""
-    from fer.evaluation import load_model
+    from fer.model_files import load_model
     from fer.photos import expand_image_paths, read_photo
     from fer.predict import annotate, default_model, predict_photo
 
@@ -148,8 +149,8 @@ def predictions_table(records: list[dict]) -> str:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from fer.evaluation import load_model
     from fer.export import export_tflite
+    from fer.model_files import load_model
     from fer.predict import default_model_path
 
     model = load_model(args.model or default_model_path())

@@ -1,14 +1,10 @@
 """Accuracy, macro and weighted F1, per-class scores and the confusion matrix (scikit-learn)."""
 
-import zipfile
-from pathlib import Path
-
 import keras
 import numpy as np
 import pandas as pd
 from sklearn.metrics import accuracy_score, classification_report, confusion_matrix, f1_score
 
-from fer.errors import DataError
 from fer.labels import EMOTIONS
 from fer.splits import LabeledImages, Splits
 
@@ -80,16 +76,3 @@ def classification_report_text(labels: np.ndarray, predicted: np.ndarray) -> str
     return classification_report(
         labels, predicted, labels=list(range(len(EMOTIONS))), target_names=list(EMOTIONS), digits=4, zero_division=0
     )
-
-
-def load_model(path: str | Path) -> keras.Model:
-    """Load a .keras file, or a run directory's model.keras, with Keras' safe mode on."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / "model.keras"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such model file")
-    try:
-        return keras.saving.load_model(path, safe_mode=True, compile=False)
-    except (ValueError, OSError, zipfile.BadZipFile) as error:
-        raise DataError(f"{path}: cannot be loaded as a Keras model ({error})") from None

@@ -8,9 +8,9 @@ import keras
 import numpy as np
 from PIL import Image, ImageDraw
 
-from fer.evaluation import load_model
 from fer.faces import crop_face, detect_faces
 from fer.labels import EMOTIONS
+from fer.model_files import load_model
 from fer.paths import CSV_MODEL_DIR, IMAGE_MODEL_DIR
 from fer.photos import Photo, read_photo
 

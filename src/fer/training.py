@@ -2,7 +2,6 @@
 
 import dataclasses
 import json
-import os
 import shutil
 import time
 from dataclasses import dataclass
@@ -14,8 +13,9 @@ import pandas as pd
 from fer.atomic import write_json, write_text
 from fer.datasets import load_data, subsample, to_dataset
 from fer.errors import DataError
-from fer.evaluation import classification_report_text, evaluate, load_model, predictions_frame
+from fer.evaluation import classification_report_text, evaluate, predictions_frame
 from fer.labels import EMOTIONS
+from fer.model_files import load_model, save_model
 from fer.models import build_model
 from fer.paths import REPO_ROOT, is_sample
 
@@ -182,7 +182,8 @@ def write_results(run_dir, model, data, config, history, best_epoch, clock_state
     private = predictions[predictions.usage == "PrivateTest"]
     predicted = private[[f"p_{name}" for name in EMOTIONS]].to_numpy().argmax(axis=1)
     write_text(run_dir / "classification_report.txt", classification_report_text(data["PrivateTest"].labels, predicted))
-    os.replace(checkpoint, run_dir / "model.keras")
+    save_model(model, run_dir / "model.keras")
+    checkpoint.unlink()
     metrics = {
         "model": config.model,
         "data": config.data,
