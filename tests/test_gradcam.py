@@ -22,3 +22,19 @@ def test_grad_cam_heatmaps_and_the_attention_figure(tmp_path):
     assert attention["happy"]["face"].shape == (48, 48)
     plot_attention_by_emotion(attention, tmp_path / "attention.png")
     assert (tmp_path / "attention.png").stat().st_size > 10_000
+
+
+def test_the_default_model_looks_at_the_smile_of_a_smiling_face():
+    from pathlib import Path
+
+    from fer.faces import crop_face
+    from fer.photos import read_photo
+    from fer.predict import default_model, predict_photo
+
+    photo = read_photo(Path(__file__).parents[1] / "docs" / "astronaut.jpg")
+    face = predict_photo(photo, default_model())[0]
+    crop = crop_face(photo.image.convert("L"), face["box"])[None, ..., None].astype("float32")
+    heatmap = grad_cam(default_model(), crop)[0]
+    peak_row = np.unravel_index(np.argmax(heatmap), heatmap.shape)[0]
+    assert peak_row > 26  # the mouth, in the lower half of the crop
+    assert heatmap[28:44].mean() > 2 * heatmap[:24].mean()

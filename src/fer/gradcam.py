@@ -7,38 +7,55 @@ from keras import layers
 
 from fer.labels import EMOTIONS, IMAGE_SIZE
 
-
-def last_conv_layer(model: keras.Model) -> layers.Layer:
-    convolutions = [layer for layer in model.layers if isinstance(layer, layers.Conv2D)]
-    if not convolutions:
-        raise ValueError(f"model {model.name!r} has no Conv2D layer for Grad-CAM")
-    return convolutions[-1]
+MIN_HEATMAP_SIDE = 6  # the last block's 3x3 maps are too coarse to show where on a face
 
 
-def conv_and_output_model(model: keras.Sequential) -> keras.Model:
-    """A model returning the last convolution's feature maps beside the probabilities."""
-    conv = last_conv_layer(model)
+def feature_layer(model: keras.Sequential) -> layers.Layer:
+    """The last ReLU activation with maps at least MIN_HEATMAP_SIDE wide (Grad-CAM wants non-negative maps)."""
+    side = IMAGE_SIZE
+    chosen = None
+    for layer in model.layers:
+        if isinstance(layer, layers.MaxPooling2D):
+            side //= 2
+        if isinstance(layer, layers.Activation) and side >= MIN_HEATMAP_SIDE:
+            chosen = layer
+    if chosen is None:
+        raise ValueError(f"model {model.name!r} has no ReLU feature maps for Grad-CAM")
+    return chosen
+
+
+def conv_and_logits_model(model: keras.Sequential) -> keras.Model:
+    """A model returning convolutional feature maps and the class scores before softmax.
+
+    Grad-CAM differentiates the scores, not the probabilities: a confident softmax is flat, so
+    its gradients, and the heatmap, would vanish.
+    """
+    target = feature_layer(model)
+    *body, head = model.layers
+    if not (isinstance(head, layers.Dense) and head.activation is keras.activations.softmax):
+        raise ValueError(f"model {model.name!r} does not end in a softmax Dense layer")
     inputs = keras.Input(shape=(IMAGE_SIZE, IMAGE_SIZE, 1))
     outputs = inputs
-    for layer in model.layers:
+    for layer in body:
         outputs = layer(outputs)
-        if layer is conv:
+        if layer is target:
             feature_maps = outputs
-    return keras.Model(inputs, [feature_maps, outputs])
+    logits = keras.ops.matmul(outputs, head.kernel) + head.bias
+    return keras.Model(inputs, [feature_maps, logits])
 
 
 def grad_cam(model: keras.Model, faces: np.ndarray, class_indices: np.ndarray | None = None) -> np.ndarray:
-    """Heatmaps (N, 48, 48) in 0..1 of the last convolution's evidence for each face's class.
+    """Heatmaps (N, 48, 48) in 0..1 of the feature maps' evidence for each face's class.
 
     faces: (N, 48, 48, 1) gray 0..255. class_indices: the class to explain per face (default: the predicted one).
     """
-    explainer = conv_and_output_model(model)
+    explainer = conv_and_logits_model(model)
     faces = tf.convert_to_tensor(np.asarray(faces, dtype=np.float32))
     with tf.GradientTape() as tape:
-        feature_maps, probabilities = explainer(faces, training=False)
+        feature_maps, scores = explainer(faces, training=False)
         if class_indices is None:
-            class_indices = tf.argmax(probabilities, axis=1)
-        chosen = tf.gather(probabilities, class_indices, axis=1, batch_dims=1)
+            class_indices = tf.argmax(scores, axis=1)
+        chosen = tf.gather(scores, class_indices, axis=1, batch_dims=1)
     gradients = tape.gradient(chosen, feature_maps)
     weights = tf.reduce_mean(gradients, axis=(1, 2), keepdims=True)
     heatmaps = tf.nn.relu(tf.reduce_sum(weights * feature_maps, axis=-1))[..., tf.newaxis]

@@ -60,11 +60,16 @@ def annotate(photo: Photo, faces: list[dict], path: Path) -> Path:
     image = photo.image.copy()
     draw = ImageDraw.Draw(image)
     line = max(2, max(image.size) // 250)
+    font_size = max(14, max(image.size) // 28)
     for face in faces:
         x, y, width, height = (value / photo.scale for value in face["box"])
         draw.rectangle((x, y, x + width, y + height), outline=(0, 220, 0), width=line)
         text = f"{face['label']} {face['probabilities'][face['label']]:.2f}"
-        draw.text((x, max(0, y - 6 * line)), text, fill=(0, 220, 0), font_size=max(12, 5 * line))
+        text_box = draw.textbbox((x, y), text, font_size=font_size)
+        top = max(0, y - (text_box[3] - text_box[1]) - 2 * line)
+        text_box = draw.textbbox((x, top), text, font_size=font_size)
+        draw.rectangle((text_box[0] - line, text_box[1] - line, text_box[2] + line, text_box[3] + line), fill=(0, 0, 0))
+        draw.text((x, top), text, fill=(0, 230, 0), font_size=font_size)
     path.parent.mkdir(parents=True, exist_ok=True)
     image.save(path)
     return path
