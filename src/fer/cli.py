@@ -67,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--output", default="fer_model.tflite", help="default: fer_model.tflite")
     export.set_defaults(handler=run_export)
 
-    reproduce = commands.add_parser("reproduce", help="run the three notebooks top to bottom")
+    reproduce = commands.add_parser("reproduce", help="run the notebooks top to bottom")
     reproduce.add_argument(
         "--data", default=None, help="default: $FER_DATA, else data/fer2013, else the bundled sample"
     )

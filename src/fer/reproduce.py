@@ -1,4 +1,4 @@
-"""Run the three notebooks top to bottom with papermill: the whole study, figures and table."""
+"""Run the notebooks top to bottom with papermill: the whole study, its figures and its table."""
 
 from pathlib import Path
 
