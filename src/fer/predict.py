@@ -44,7 +44,8 @@ def predict_photo(photo: Photo, model: keras.Model | None = None) -> list[dict]:
     if not boxes:
         return []
     faces = np.stack([crop_face(gray, box) for box in boxes])[..., np.newaxis].astype(np.float32)
-    probabilities = model.predict(faces, verbose=0)
+    # A direct call: model.predict builds a data pipeline per call, costlier than the model on a few faces.
+    probabilities = keras.ops.convert_to_numpy(model(faces, training=False))
     return [
         {
             "box": [int(round(value * photo.scale)) for value in box],
