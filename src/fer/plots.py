@@ -56,7 +56,9 @@ def plot_attention_by_emotion(attention: dict, path: str | Path | None = None) -
     figure, axes = plt.subplots(1, len(attention), figsize=(2.4 * len(attention), 2.8))
     for panel, (name, maps) in zip(np.atleast_1d(axes), attention.items()):
         panel.imshow(maps["face"], cmap="gray")
-        panel.imshow(maps["attention"], cmap="jet", alpha=0.45, vmin=0, vmax=1)
+        # Each emotion's mean map scaled to its own peak: the figure compares where, not how strongly.
+        attention = maps["attention"] / max(float(maps["attention"].max()), 1e-12)
+        panel.imshow(attention, cmap="jet", alpha=0.45, vmin=0, vmax=1)
         panel.set_title(name)
         panel.axis("off")
     figure.tight_layout()
