@@ -2,9 +2,6 @@
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # figures are files; no screen is needed
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd

@@ -3,10 +3,13 @@
 import json
 from pathlib import Path
 
+import matplotlib.pyplot as plt
+
 from fer.plots import plot_confusion_matrix, plot_history
 
 # What each pipeline's figures are called, as in the study's folders.
 FIGURE_SUFFIX = {"csv_cnn": "csv", "image_cnn": "image"}
+PIPELINE_TITLES = {"csv_cnn": "CSV pipeline", "image_cnn": "Image pipeline"}
 
 
 def read_metrics(run_dir: str | Path) -> dict:
@@ -23,11 +26,15 @@ def write_figures(run_dir: str | Path) -> dict[str, Path]:
         "confusion_matrix": run_dir / "images" / f"confusion_matrix_{suffix}.png",
         "accuracy_vs_loss": run_dir / "images" / f"accuracy_vs_loss_{suffix}.png",
     }
-    name = f"{suffix.upper()} pipeline"
-    plot_confusion_matrix(
-        metrics["splits"]["PrivateTest"]["confusion_matrix"], paths["confusion_matrix"], f"{name}, PrivateTest"
-    )
-    plot_history(run_dir / "history.csv", paths["accuracy_vs_loss"], name)
+    name = PIPELINE_TITLES[metrics["model"]]
+    figures = [
+        plot_confusion_matrix(
+            metrics["splits"]["PrivateTest"]["confusion_matrix"], paths["confusion_matrix"], f"{name}, PrivateTest"
+        ),
+        plot_history(run_dir / "history.csv", paths["accuracy_vs_loss"], name),
+    ]
+    for figure in figures:
+        plt.close(figure)  # saved as files, which a notebook then shows
     return paths
 
 

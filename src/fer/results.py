@@ -7,14 +7,13 @@ import pandas as pd
 
 from fer.atomic import write_text
 from fer.labels import EMOTIONS
-from fer.report import read_metrics
+from fer.report import PIPELINE_TITLES, read_metrics
 
 # The original study's reported figures (cited, not measured here).
 STUDY_RESULTS = {
     "csv_cnn": {"accuracy": 0.59, "macro_f1": 0.52, "weighted_f1": 0.58},
     "image_cnn": {"accuracy": 0.59, "macro_f1": 0.51, "weighted_f1": 0.57},
 }
-PIPELINE_NAMES = {"csv_cnn": "CSV pipeline", "image_cnn": "Image pipeline"}
 README_START, README_END = "<!-- results-table:start -->", "<!-- results-table:end -->"  # see update_readme
 
 
@@ -25,10 +24,10 @@ def results_table(run_dirs: list[str | Path], split: str = "PrivateTest") -> pd.
         metrics = read_metrics(run_dir)
         model = metrics["model"]
         measured = metrics["splits"][split]
-        rows.append({"pipeline": PIPELINE_NAMES[model], "source": "study (reported)", **STUDY_RESULTS[model]})
+        rows.append({"pipeline": PIPELINE_TITLES[model], "source": "study (reported)", **STUDY_RESULTS[model]})
         rows.append(
             {
-                "pipeline": PIPELINE_NAMES[model],
+                "pipeline": PIPELINE_TITLES[model],
                 "source": f"this repository ({split})" + (", SAMPLE data" if metrics["data_is_sample"] else ""),
                 "accuracy": measured["accuracy"],
                 "macro_f1": measured["macro_f1"],
