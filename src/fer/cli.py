@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from fer.models import MODEL_NAMES
     from fer.paths import default_data_dir
-    from fer.training import TrainConfig
+    from fer.training import LR_SCHEDULES, TrainConfig
 
     parser = argparse.ArgumentParser(prog="fer", description="Facial emotion recognition on FER-2013.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     for field in dataclasses.fields(TrainConfig):
         default = getattr(defaults, field.name)
         kind = int if field.name in ("epochs", "batch_size", "seed", "max_train_images") else type(default)
-        choices = MODEL_NAMES if field.name == "model" else None
+        choices = {"model": MODEL_NAMES, "lr_schedule": LR_SCHEDULES}.get(field.name)
         train.add_argument(
             f"--{field.name.replace('_', '-')}", type=kind, default=default, choices=choices, help=f"default: {default}"
         )

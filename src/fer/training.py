@@ -21,6 +21,7 @@ from fer.paths import REPO_ROOT, is_sample
 
 STUDY_EPOCHS = {"csv_cnn": 15, "image_cnn": 30}
 DATA_FORM = {"csv_cnn": "csv", "image_cnn": "folders"}
+LR_SCHEDULES = ("constant", "cosine")
 RUN_FILES = (
     "config.json",
     "history.csv",
@@ -145,7 +146,7 @@ def learning_rate(config: TrainConfig, steps_per_epoch: int) -> float | keras.op
         return config.learning_rate
     if config.lr_schedule == "cosine":
         return keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=config.epochs * steps_per_epoch)
-    raise ValueError(f"unknown lr_schedule {config.lr_schedule!r}; expected 'constant' or 'cosine'")
+    raise ValueError(f"unknown lr_schedule {config.lr_schedule!r}; expected one of {', '.join(LR_SCHEDULES)}")
 
 
 class EpochClock(keras.callbacks.Callback):
