@@ -4,10 +4,10 @@ import io
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 from fer.cache import cached_splits, digest_files
-from fer.errors import DataError
+from fer.errors import DataError, reading_image
 from fer.grayscale import to_gray_48
 from fer.labels import EMOTIONS, FOLDER_TO_LABEL, USAGES
 from fer.splits import Splits, splits_from_arrays
@@ -67,10 +67,5 @@ def decode_files(root: Path, files: list[Path]) -> Splits:
 
 def read_gray_48(path: Path) -> np.ndarray:
     """Decode one image as 48x48 gray uint8; colour or other sizes are converted."""
-    try:
-        with Image.open(io.BytesIO(path.read_bytes())) as image:
-            return to_gray_48(ImageOps.exif_transpose(image))
-    except UnidentifiedImageError:
-        raise DataError(f"{path}: not an image (no known image format)") from None
-    except (OSError, SyntaxError, ValueError) as error:
-        raise DataError(f"{path}: unreadable image ({error})") from None
+    with reading_image(path), Image.open(io.BytesIO(path.read_bytes())) as image:
+        return to_gray_48(ImageOps.exif_transpose(image))

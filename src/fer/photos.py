@@ -5,9 +5,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
-from fer.errors import DataError
+from fer.errors import DataError, reading_image
 
 MAX_SIDE = 2048  # photos are decoded (JPEG) or shrunk to at most this many pixels a side
 MAX_PIXELS = 100_000_000  # refuse larger images before decoding them: memory stays bounded
@@ -32,7 +32,7 @@ def read_photo(source: "str | Path | Image.Image | np.ndarray") -> Photo:
     path = Path(source)
     if not path.is_file():
         raise DataError(f"{path}: no such file")
-    try:
+    with reading_image(path):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # sizes are checked below
             image = Image.open(path)
@@ -44,12 +44,6 @@ def read_photo(source: "str | Path | Image.Image | np.ndarray") -> Photo:
             photo = bounded(ImageOps.exif_transpose(image), str(path), original_side=max(width, height))
             photo.image.load()
             return photo
-    except Image.DecompressionBombError as error:
-        raise DataError(f"{path}: image too large ({error})") from None
-    except UnidentifiedImageError:
-        raise DataError(f"{path}: not an image (no known image format)") from None
-    except (OSError, SyntaxError, ValueError) as error:
-        raise DataError(f"{path}: unreadable image ({error})") from None
 
 
 def from_array(array: np.ndarray) -> Image.Image:

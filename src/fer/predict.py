@@ -1,6 +1,5 @@
 """Emotions of the faces in a photo: detect, crop as FER-2013 was made, classify."""
 
-import json
 from functools import cache
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from fer.labels import EMOTIONS
 from fer.model_files import load_model
 from fer.paths import CSV_MODEL_DIR, IMAGE_MODEL_DIR
 from fer.photos import Photo, read_photo
+from fer.report import read_metrics
 
 
 def default_model_path() -> Path:
@@ -20,11 +20,7 @@ def default_model_path() -> Path:
     runs = [run for run in (IMAGE_MODEL_DIR, CSV_MODEL_DIR) if (run / "metrics.json").is_file()]
     if not runs:
         raise FileNotFoundError("no trained model in CSV_Based_Model/ or Image_Based_Model/; pass a model")
-
-    def public_accuracy(run: Path) -> float:
-        return json.loads((run / "metrics.json").read_text())["splits"]["PublicTest"]["accuracy"]
-
-    return max(runs, key=public_accuracy) / "model.keras"
+    return max(runs, key=lambda run: read_metrics(run)["splits"]["PublicTest"]["accuracy"]) / "model.keras"
 
 
 @cache
