@@ -68,7 +68,9 @@ def test_train_command_writes_a_run(tmp_path, tiny_csv, capsys):
     assert '"accuracy"' in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("argv", [["train", "--model", "resnet"], ["train", "--lr-schedule", "step"], ["evaluate"]])
+@pytest.mark.parametrize(
+    "argv", [["train", "--model", "resnet"], ["train", "--lr-schedule", "step"], ["evaluate", "--tta", "five-crop"]]
+)
 def test_usage_mistakes_exit_non_zero(argv):
     with pytest.raises(SystemExit) as exit_info:
         main(argv)

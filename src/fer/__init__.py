@@ -9,6 +9,7 @@ from fer.labels import EMOTIONS
 from fer.model_files import load_model
 from fer.models import build_model
 from fer.predict import predict
+from fer.pretrained import load_pretrained
 from fer.training import TrainConfig, train
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "load_data",
     "load_image_folders",
     "load_model",
+    "load_pretrained",
     "predict",
     "train",
 ]

@@ -9,6 +9,11 @@ from pathlib import Path
 from fer.errors import DataError
 
 PREDICT_SOME_FAILED = 3  # fer predict: at least one image could not be read; the others were processed
+STRATEGIES = {
+    "default": None,
+    "mirrored": "MirroredStrategy",
+    "multi-worker": "MultiWorkerMirroredStrategy",
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     from fer.models import MODEL_NAMES
     from fer.paths import default_data_dir
     from fer.training import LR_SCHEDULES, TrainConfig
+    from fer.tta import TTA_MODES
 
     parser = argparse.ArgumentParser(prog="fer", description="Facial emotion recognition on FER-2013.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -41,10 +47,16 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--overwrite", action="store_true", help="train again even if a finished run with this config exists"
     )
+    train.add_argument(
+        "--strategy",
+        choices=tuple(STRATEGIES),
+        default="default",
+        help="tf.distribute strategy: mirrored (all local GPUs), multi-worker (the cluster in TF_CONFIG)",
+    )
     train.set_defaults(handler=run_train)
 
     evaluate = commands.add_parser("evaluate", help="evaluate a model and print its metrics as JSON")
-    evaluate.add_argument("--model", required=True, help="a .keras file or a run directory")
+    evaluate.add_argument("--model", help="a .keras file or a run directory (default: the shipped model)")
     evaluate.add_argument(
         "--data", default=str(default_data_dir()), help="a CSV, a folder root, or a directory holding either"
     )
@@ -52,18 +64,24 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--split", action="append", help="PrivateTest (default), PublicTest, PublicTest+PrivateTest; repeatable"
     )
+    evaluate.add_argument(
+        "--tta", choices=TTA_MODES, default="none", help="test-time augmentation: none (single crop), flip, ten-crop"
+    )
+    evaluate.add_argument(
+        "--intervals", action="store_true", help="add 95%% bootstrap intervals of accuracy and macro F1"
+    )
     evaluate.set_defaults(handler=run_evaluate)
 
     predict = commands.add_parser("predict", help="find the faces in photos and name their emotions")
     predict.add_argument("paths", nargs="+", help="image files or folders of images")
     predict.add_argument("--json", action="store_true", help="print JSON instead of a table")
     predict.add_argument("--annotate", metavar="DIR", help="write copies with boxes and labels drawn into DIR")
-    predict.add_argument("--model", help="a .keras file or run directory (default: the best committed model)")
+    predict.add_argument("--model", help="a .keras file or run directory (default: the shipped model)")
     predict.set_defaults(handler=run_predict)
 
     export = commands.add_parser("export", help="export a model for deployment")
     export.add_argument("--format", choices=("tflite",), default="tflite")
-    export.add_argument("--model", help="a .keras file or run directory (default: the best committed model)")
+    export.add_argument("--model", help="a .keras file or run directory (default: the shipped model)")
     export.add_argument("--output", default="fer_model.tflite", help="default: fer_model.tflite")
     export.set_defaults(handler=run_export)
 
@@ -82,7 +100,12 @@ def run_train(args: argparse.Namespace) -> int:
     from fer.training import TrainConfig, train
 
     config = TrainConfig(**{field.name: getattr(args, field.name) for field in dataclasses.fields(TrainConfig)})
-    run_dir = train(config, overwrite=args.overwrite)
+    strategy = None
+    if STRATEGIES[args.strategy]:
+        import tensorflow as tf
+
+        strategy = getattr(tf.distribute, STRATEGIES[args.strategy])()
+    run_dir = train(config, overwrite=args.overwrite, strategy=strategy)
     print(
         json.dumps(
             json.loads((run_dir / "metrics.json").read_text())["splits"]["PrivateTest"] | {"run_dir": str(run_dir)},
@@ -96,15 +119,18 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from fer.datasets import load_data
     from fer.evaluation import evaluate
     from fer.model_files import load_model
+    from fer.pretrained import PRETRAINED_NAME, load_pretrained
 
-    model = load_model(args.model)
+    model = load_model(args.model) if args.model else load_pretrained()
     data = load_data(args.data, form=args.form)
     splits = tuple(args.split or ["PrivateTest"])
     try:
-        results = evaluate(model, data, splits)
+        results = evaluate(model, data, splits, tta=args.tta, intervals=args.intervals)
     except ValueError as error:
         raise DataError(str(error)) from None
-    print(json.dumps({"model": str(Path(args.model)), "data": str(Path(args.data)), "splits": results}, indent=2))
+    model_name = str(Path(args.model)) if args.model else PRETRAINED_NAME
+    summary = {"model": model_name, "data": str(Path(args.data)), "tta": args.tta, "splits": results}
+    print(json.dumps(summary, indent=2))
     return 0
 
 

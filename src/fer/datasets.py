@@ -47,6 +47,24 @@ def to_dataset(split: LabeledImages, batch_size: int, shuffle_seed: int | None =
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
+def validation_dataset(split: LabeledImages, batch_size: int) -> tf.data.Dataset:
+    """Batches of (images, one-hot labels, weights), padded to whole batches with weight-0 blanks.
+
+    Whole batches split evenly across the replicas of a tf.distribute strategy, which Keras'
+    evaluation needs; the blanks' zero weights keep them out of the metrics.
+    """
+    padding = -len(split) % batch_size
+    images = np.concatenate([split.images, np.zeros((padding, *split.images.shape[1:]), split.images.dtype)])
+    labels = np.concatenate([split.labels, np.zeros(padding, split.labels.dtype)])
+    weights = np.concatenate([np.ones(len(split), np.float32), np.zeros(padding, np.float32)])
+    dataset = tf.data.Dataset.from_tensor_slices((images, labels, weights)).batch(batch_size)
+    return dataset.map(one_hot_weighted_batch, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def one_hot_weighted_batch(images: tf.Tensor, labels: tf.Tensor, weights: tf.Tensor):
+    return *one_hot_batch(images, labels), weights
+
+
 def one_hot_batch(images: tf.Tensor, labels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     return tf.cast(images, tf.float32), tf.one_hot(labels, NUM_CLASSES)
 

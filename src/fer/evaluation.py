@@ -3,30 +3,61 @@
 import keras
 import numpy as np
 import pandas as pd
+from scipy.stats import bootstrap
 from sklearn.metrics import accuracy_score, classification_report, confusion_matrix, f1_score
 
 from fer.labels import EMOTIONS
 from fer.splits import LabeledImages, Splits
+from fer.tta import tta_probabilities
 
 REPORT_SPLITS = ("PrivateTest", "PublicTest+PrivateTest")
+BOOTSTRAP_RESAMPLES = 1000
 
 
-def predict_probabilities(model: keras.Model, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """The model's 7 class probabilities for each image."""
-    return model.predict(images.astype(np.float32), batch_size=batch_size, verbose=0)
+def macro_f1(labels: np.ndarray, predicted: np.ndarray) -> float:
+    return float(f1_score(labels, predicted, labels=list(range(len(EMOTIONS))), average="macro", zero_division=0))
 
 
-def scores(labels: np.ndarray, predicted: np.ndarray) -> dict:
-    """Metrics of predicted against true labels, as plain JSON-ready numbers."""
+def accuracy(labels: np.ndarray, predicted: np.ndarray, axis: int = -1) -> np.ndarray:
+    return np.mean(labels == predicted, axis=axis)
+
+
+def bootstrap_interval(labels: np.ndarray, predicted: np.ndarray, statistic, seed: int = 0) -> list[float]:
+    """A 95% percentile-bootstrap interval of statistic(labels, predicted), resampling the test images."""
+    result = bootstrap(
+        (labels, predicted),
+        statistic,
+        paired=True,
+        vectorized=statistic is accuracy,
+        n_resamples=BOOTSTRAP_RESAMPLES,
+        confidence_level=0.95,
+        method="percentile",
+        rng=np.random.default_rng(seed),
+    )
+    return [float(result.confidence_interval.low), float(result.confidence_interval.high)]
+
+
+def scores(labels: np.ndarray, predicted: np.ndarray, intervals: bool = False) -> dict:
+    """Metrics of predicted against true labels, as plain JSON-ready numbers.
+
+    With intervals, also 95% bootstrap intervals of accuracy and macro F1.
+    """
     everything = list(range(len(EMOTIONS)))
     report = classification_report(
         labels, predicted, labels=everything, target_names=list(EMOTIONS), output_dict=True, zero_division=0
     )
+    interval_scores = {}
+    if intervals:
+        interval_scores = {
+            "accuracy_ci95": bootstrap_interval(labels, predicted, accuracy),
+            "macro_f1_ci95": bootstrap_interval(labels, predicted, macro_f1),
+        }
     return {
         "n": int(len(labels)),
         "accuracy": float(accuracy_score(labels, predicted)),
-        "macro_f1": float(f1_score(labels, predicted, labels=everything, average="macro", zero_division=0)),
+        "macro_f1": macro_f1(labels, predicted),
         "weighted_f1": float(f1_score(labels, predicted, labels=everything, average="weighted", zero_division=0)),
+        **interval_scores,
         "per_class": {
             name: {key: float(report[name][key]) for key in ("precision", "recall", "f1-score", "support")}
             for name in EMOTIONS
@@ -44,15 +75,25 @@ def report_splits(data: Splits) -> dict[str, LabeledImages]:
     return {"PrivateTest": private, "PublicTest+PrivateTest": both}
 
 
-def evaluate(model: keras.Model, data: Splits, splits: tuple[str, ...] = REPORT_SPLITS) -> dict[str, dict]:
-    """Metrics of model on each named split (a Usage, or "PublicTest+PrivateTest")."""
+def evaluate(
+    model: keras.Model,
+    data: Splits,
+    splits: tuple[str, ...] = REPORT_SPLITS,
+    tta: str = "none",
+    intervals: bool = False,
+) -> dict[str, dict]:
+    """Metrics of model on each named split (a Usage, or "PublicTest+PrivateTest").
+
+    tta: "none" (single crop), "flip" or "ten-crop" (see fer.tta). intervals: add 95% bootstrap intervals.
+    """
     available = {**data, **report_splits(data)}
     results = {}
     for name in splits:
         if name not in available:
             raise ValueError(f"unknown split {name!r}; expected one of {', '.join(available)}")
         split = available[name]
-        results[name] = scores(split.labels, predict_probabilities(model, split.images).argmax(axis=1))
+        predicted = tta_probabilities(model, split.images, tta).argmax(axis=1)
+        results[name] = scores(split.labels, predicted, intervals)
     return results
 
 
@@ -61,7 +102,7 @@ def predictions_frame(model: keras.Model, data: Splits) -> pd.DataFrame:
     frames = []
     for usage in ("PublicTest", "PrivateTest"):
         split = data[usage]
-        probabilities = predict_probabilities(model, split.images)
+        probabilities = tta_probabilities(model, split.images)
         frame = pd.DataFrame(probabilities, columns=[f"p_{name}" for name in EMOTIONS])
         frame.insert(0, "predicted", [EMOTIONS[i] for i in probabilities.argmax(axis=1)])
         frame.insert(0, "true", [EMOTIONS[i] for i in split.labels])

@@ -12,12 +12,9 @@ MIN_HEATMAP_SIDE = 6  # the last block's 3x3 maps are too coarse to show where o
 
 def feature_layer(model: keras.Sequential) -> layers.Layer:
     """The last ReLU activation with maps at least MIN_HEATMAP_SIDE wide (Grad-CAM wants non-negative maps)."""
-    side = IMAGE_SIZE
     chosen = None
     for layer in model.layers:
-        if isinstance(layer, layers.MaxPooling2D):
-            side //= 2
-        if isinstance(layer, layers.Activation) and side >= MIN_HEATMAP_SIDE:
+        if isinstance(layer, layers.Activation) and layer.output.shape[1] >= MIN_HEATMAP_SIDE:
             chosen = layer
     if chosen is None:
         raise ValueError(f"model {model.name!r} has no ReLU feature maps for Grad-CAM")
@@ -44,6 +41,12 @@ def conv_and_logits_model(model: keras.Sequential) -> keras.Model:
     return keras.Model(inputs, [feature_maps, logits])
 
 
+def seen_side(model: keras.Sequential) -> int:
+    """The side of the central square the convolutions see: 48, or less behind a CenterCrop layer."""
+    first_conv = next(layer for layer in model.layers if isinstance(layer, layers.Conv2D))
+    return first_conv.input.shape[1]
+
+
 def grad_cam(model: keras.Model, faces: np.ndarray, class_indices: np.ndarray | None = None) -> np.ndarray:
     """Heatmaps (N, 48, 48) in 0..1 of the feature maps' evidence for each face's class.
 
@@ -59,7 +62,10 @@ def grad_cam(model: keras.Model, faces: np.ndarray, class_indices: np.ndarray | 
     gradients = tape.gradient(chosen, feature_maps)
     weights = tf.reduce_mean(gradients, axis=(1, 2), keepdims=True)
     heatmaps = tf.nn.relu(tf.reduce_sum(weights * feature_maps, axis=-1))[..., tf.newaxis]
-    heatmaps = tf.image.resize(heatmaps, (IMAGE_SIZE, IMAGE_SIZE), method="bilinear")[..., 0].numpy()
+    side = seen_side(model)
+    heatmaps = tf.image.resize(heatmaps, (side, side), method="bilinear")[..., 0].numpy()
+    border = (IMAGE_SIZE - side) // 2  # a cropped-off border got no attention
+    heatmaps = np.pad(heatmaps, ((0, 0), (border, IMAGE_SIZE - side - border), (border, IMAGE_SIZE - side - border)))
     peaks = heatmaps.reshape(len(heatmaps), -1).max(axis=1)[:, None, None]
     return heatmaps / np.maximum(peaks, 1e-12)
 

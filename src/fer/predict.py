@@ -9,23 +9,18 @@ from PIL import Image, ImageDraw
 
 from fer.faces import crop_face, detect_faces
 from fer.labels import EMOTIONS
-from fer.model_files import load_model
-from fer.paths import CSV_MODEL_DIR, IMAGE_MODEL_DIR
 from fer.photos import Photo, read_photo
-from fer.report import read_metrics
+from fer.pretrained import load_pretrained, pretrained_path
 
 
 def default_model_path() -> Path:
-    """The committed model with the best PublicTest accuracy (chosen on PublicTest, as every choice here)."""
-    runs = [run for run in (IMAGE_MODEL_DIR, CSV_MODEL_DIR) if (run / "metrics.json").is_file()]
-    if not runs:
-        raise FileNotFoundError("no trained model in CSV_Based_Model/ or Image_Based_Model/; pass a model")
-    return max(runs, key=lambda run: read_metrics(run)["splits"]["PublicTest"]["accuracy"]) / "model.keras"
+    """The shipped model's file (see MODEL_CARD.md)."""
+    return pretrained_path()
 
 
 @cache
 def default_model() -> keras.Model:
-    return load_model(default_model_path())
+    return load_pretrained()
 
 
 def predict(image: "str | Path | Image.Image | np.ndarray", model: keras.Model | None = None) -> list[dict]:

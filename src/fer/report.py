@@ -8,8 +8,8 @@ import matplotlib.pyplot as plt
 from fer.plots import plot_confusion_matrix, plot_history
 
 # What each pipeline's figures are called, as in the study's folders.
-FIGURE_SUFFIX = {"csv_cnn": "csv", "image_cnn": "image"}
-PIPELINE_TITLES = {"csv_cnn": "CSV pipeline", "image_cnn": "Image pipeline"}
+FIGURE_SUFFIX = {"csv_cnn": "csv", "image_cnn": "image", "fer_net": "fer_net"}
+PIPELINE_TITLES = {"csv_cnn": "CSV pipeline", "image_cnn": "Image pipeline", "fer_net": "fer_net (shipped model)"}
 
 
 def read_metrics(run_dir: str | Path) -> dict:

@@ -9,18 +9,20 @@ from pathlib import Path
 
 import keras
 import pandas as pd
+import tensorflow as tf
 
 from fer.atomic import write_json, write_text
-from fer.datasets import load_data, subsample, to_dataset
+from fer.datasets import load_data, subsample, to_dataset, validation_dataset
 from fer.errors import DataError
 from fer.evaluation import classification_report_text, evaluate, predictions_frame
 from fer.labels import EMOTIONS
+from fer.machine import describe_machine
 from fer.model_files import load_model, save_model
 from fer.models import build_model
 from fer.paths import REPO_ROOT, is_sample
 
-STUDY_EPOCHS = {"csv_cnn": 15, "image_cnn": 30}
-DATA_FORM = {"csv_cnn": "csv", "image_cnn": "folders"}
+STUDY_EPOCHS = {"csv_cnn": 15, "image_cnn": 30, "fer_net": 28}
+DATA_FORM = {"csv_cnn": "csv", "image_cnn": "folders", "fer_net": "csv"}
 LR_SCHEDULES = ("constant", "cosine")
 RUN_FILES = (
     "config.json",
@@ -43,6 +45,7 @@ class TrainConfig:
     batch_size: int = 64
     learning_rate: float = 1e-3
     lr_schedule: str = "constant"  # "constant", or "cosine": decays to 0 over the run
+    label_smoothing: float = 0.0
     seed: int = 42
     max_train_images: int | None = None  # a random subset, for quick runs
 
@@ -79,11 +82,12 @@ def clear_partial_run(run_dir: Path) -> None:
         (run_dir / name).unlink(missing_ok=True)
 
 
-def train(config: TrainConfig, overwrite: bool = False) -> Path:
+def train(config: TrainConfig, overwrite: bool = False, strategy: tf.distribute.Strategy | None = None) -> Path:
     """Train, select the epoch with the best PublicTest accuracy, evaluate, and write the run directory.
 
     A finished run with the same config is reused unless overwrite is set; an unfinished
-    one resumes from its last completed epoch.
+    one resumes from its last completed epoch. strategy: a tf.distribute strategy (for example
+    MirroredStrategy over several GPUs) to train under; by default the current one.
     """
     config = config.resolved()
     run_dir = REPO_ROOT / config.run_dir
@@ -105,13 +109,16 @@ def train(config: TrainConfig, overwrite: bool = False) -> Path:
     training = to_dataset(
         subsample(data["Training"], config.max_train_images, config.seed), config.batch_size, config.seed
     )
-    model = build_model(config.model)
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate(config, steps_per_epoch=len(training))),
-        loss="categorical_crossentropy",
-        metrics=["accuracy"],
-    )
-    validation = to_dataset(data["PublicTest"], 256)
+    with (strategy or tf.distribute.get_strategy()).scope():
+        model = build_model(config.model)
+        model.compile(
+            optimizer=keras.optimizers.Adam(learning_rate(config, steps_per_epoch=len(training))),
+            loss=keras.losses.CategoricalCrossentropy(
+                label_smoothing=config.label_smoothing, reduction="mean_with_sample_weight"
+            ),
+            weighted_metrics=["accuracy"],  # the padding of the validation batches has weight 0
+        )
+    validation = validation_dataset(data["PublicTest"], 256)
     checkpoint = run_dir / "best_checkpoint.keras"
     log = run_dir / "training_log.csv"
     clock = EpochClock(run_dir / "training_clock.json")
@@ -194,6 +201,7 @@ def write_results(run_dir, model, data, config, history, best_epoch, clock_state
         "selected_on": "PublicTest accuracy",
         "train_seconds": round(clock_state["seconds"], 1),
         "timed_epochs": clock_state["epochs"],
+        "machine": describe_machine(),
         "splits": evaluate(model, data, ("PrivateTest", "PublicTest+PrivateTest", "PublicTest")),
     }
     write_json(run_dir / "metrics.json", metrics)

@@ -1,0 +1,65 @@
+"""Time training epochs of fer_net: fed by our pipeline, by a plain image_dataset_from_directory, and unaugmented.
+
+    python benchmarks/train_epoch.py [--steps N]   # default: whole epochs (all 28,709 Training images)
+
+1. Our input pipeline: the folders decoded once into arrays (cached), tf.data shuffle, batch, prefetch.
+2. The same model fed by keras.utils.image_dataset_from_directory, no cache and no prefetch:
+   every epoch opens and decodes every PNG again.
+3. Our pipeline with the model's augmentation layers removed: what augmentation costs.
+"""
+
+import argparse
+import time
+
+import keras
+
+from fer.datasets import load_data, to_dataset
+from fer.labels import EMOTIONS
+from fer.models import build_fer_net
+from fer.paths import default_data_dir
+
+BATCH_SIZE = 128
+
+
+def seconds_to_train(model: keras.Model, dataset, steps: int | None) -> float:
+    """Seconds to train on steps batches (all of them when None), after a warm-up that traces the graph."""
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    model.fit(dataset.take(2), epochs=1, verbose=0)
+    started = time.perf_counter()
+    model.fit(dataset.take(steps if steps else -1), epochs=1, verbose=0)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=str(default_data_dir()), help="a folder root with train/ and test/")
+    parser.add_argument("--steps", type=int, help=f"batches of {BATCH_SIZE} per variant (default: a whole epoch)")
+    args = parser.parse_args()
+    training = load_data(args.data, form="folders")["Training"]
+    ours = to_dataset(training, BATCH_SIZE, shuffle_seed=42)
+    plain = keras.utils.image_dataset_from_directory(
+        f"{args.data}/train",
+        label_mode="categorical",
+        class_names=list(EMOTIONS),
+        color_mode="grayscale",
+        image_size=(48, 48),
+        batch_size=BATCH_SIZE,
+        seed=42,
+    )
+    keras.utils.set_random_seed(0)
+    timings = {
+        "our pipeline, augmented": seconds_to_train(build_fer_net(), ours, args.steps),
+        "image_dataset_from_directory, augmented": seconds_to_train(build_fer_net(), plain, args.steps),
+        "our pipeline, no augmentation": seconds_to_train(build_fer_net(augment=False), ours, args.steps),
+    }
+    images = min(len(training), args.steps * BATCH_SIZE) if args.steps else len(training)
+    print(f"fer_net, batch {BATCH_SIZE}, {images:,} Training images per variant ({args.data})")
+    for name, seconds in timings.items():
+        print(f"{name + ':':42} {seconds:7.1f} s  ({seconds / images * 1e3:.2f} ms/image)")
+    ours_seconds, plain_seconds, unaugmented_seconds = timings.values()
+    print(f"image_dataset_from_directory / ours:       {plain_seconds / ours_seconds:.2f}x")
+    print(f"augmented / not augmented (ours):          {ours_seconds / unaugmented_seconds:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,32 @@
+"""A short description of the machine a run trained on, saved beside its timings."""
+
+import os
+import platform
+from pathlib import Path
+
+import tensorflow as tf
+
+
+def describe_machine() -> dict:
+    """CPU model and logical cores, GPUs seen by TensorFlow, and the TensorFlow version."""
+    return {
+        "cpu": cpu_model(),
+        "logical_cores": os.cpu_count(),
+        "gpus": len(tf.config.list_physical_devices("GPU")),
+        "tensorflow": tf.__version__,
+    }
+
+
+def cpu_model() -> str:
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def machine_summary(machine: dict) -> str:
+    """One line, such as "2 logical cores (AMD EPYC), no GPU, TensorFlow 2.21.0"."""
+    gpus = f"{machine['gpus']} GPU(s)" if machine["gpus"] else "no GPU"
+    return f"{machine['logical_cores']} logical cores ({machine['cpu']}), {gpus}, TensorFlow {machine['tensorflow']}"

@@ -1,0 +1,56 @@
+"""The shipped model: its contract, and a model card that says what `fer evaluate` measures."""
+
+import hashlib
+import json
+
+import numpy as np
+import pytest
+
+import fer
+from fer.cli import main
+from fer.model_card import MODEL_CARD, PRETRAINED_RUN_DIR, readme_summary, render_model_card
+from fer.pretrained import pretrained_path
+
+MAX_MODEL_BYTES = 10 * 1024 * 1024
+
+
+def card_evaluation() -> dict:
+    return json.loads((PRETRAINED_RUN_DIR / "evaluation.json").read_text())
+
+
+def test_load_pretrained_takes_48x48_gray_0_to_255_and_returns_7_probabilities():
+    model = fer.load_pretrained()
+    faces = np.random.default_rng(0).uniform(0, 255, size=(5, 48, 48, 1)).astype(np.float32)
+    probabilities = model.predict(faces, verbose=0)
+    assert probabilities.shape == (5, len(fer.EMOTIONS))
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1, atol=1e-5)
+    assert pretrained_path().stat().st_size <= MAX_MODEL_BYTES
+
+
+def test_the_model_card_is_what_the_code_renders_for_the_shipped_file():
+    assert MODEL_CARD.read_text() == render_model_card()
+    assert card_evaluation()["model_file"]["sha256"] == hashlib.sha256(pretrained_path().read_bytes()).hexdigest()
+
+
+def test_the_readme_summary_is_what_the_code_renders():
+    readme = (MODEL_CARD.parent / "README.md").read_text()
+    assert f"<!-- pretrained:start -->\n{readme_summary()}<!-- pretrained:end -->" in readme
+
+
+def test_the_card_single_crop_figures_are_the_training_runs_own():
+    run_metrics = json.loads((PRETRAINED_RUN_DIR / "metrics.json").read_text())["splits"]["PrivateTest"]
+    single = card_evaluation()["private_test"]["none"]
+    assert {key: single[key] for key in run_metrics} == run_metrics
+
+
+@pytest.mark.real_data
+@pytest.mark.parametrize("tta", ["none", "ten-crop"])
+def test_fer_evaluate_prints_the_model_cards_figures(full_data_dir, tta, capsys):
+    exit_code = main(["evaluate", "--data", str(full_data_dir), "--form", "csv", "--tta", tta, "--intervals"])
+    assert exit_code == 0
+    measured = json.loads(capsys.readouterr().out)["splits"]["PrivateTest"]
+    card = card_evaluation()["private_test"][tta]
+    assert measured["n"] == card["n"]
+    for metric in ("accuracy", "macro_f1"):
+        assert abs(measured[metric] - card[metric]) <= 2 / card["n"], metric
+        np.testing.assert_allclose(measured[f"{metric}_ci95"], card[f"{metric}_ci95"], atol=0.005)
