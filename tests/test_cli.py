@@ -69,7 +69,13 @@ def test_train_command_writes_a_run(tmp_path, tiny_csv, capsys):
 
 
 @pytest.mark.parametrize(
-    "argv", [["train", "--model", "resnet"], ["train", "--lr-schedule", "step"], ["evaluate", "--tta", "five-crop"]]
+    "argv",
+    [
+        ["train", "--model", "resnet"],
+        ["train", "--lr-schedule", "step"],
+        ["train", "--strategy", "tpu"],
+        ["evaluate", "--tta", "five-crop"],
+    ],
 )
 def test_usage_mistakes_exit_non_zero(argv):
     with pytest.raises(SystemExit) as exit_info:

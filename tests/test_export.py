@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 import fer
 from fer.cli import main
@@ -6,8 +7,9 @@ from fer.export import run_tflite
 from fer.paths import SAMPLE_DATA_DIR
 
 
-def test_tflite_export_agrees_with_keras_on_the_sample(tmp_path):
-    model = fer.build_model("image_cnn")
+@pytest.mark.parametrize("name", ["image_cnn", "fer_net"])
+def test_tflite_export_agrees_with_keras_on_the_sample(tmp_path, name):
+    model = fer.build_model(name)
     model_path = tmp_path / "model.keras"
     model.save(model_path)
     assert (

@@ -73,6 +73,8 @@ def render_model_card(run_dir: Path = PRETRAINED_RUN_DIR) -> str:
         per_class.append(f"| {title} | {values} |")
     per_class.append("| images | " + " | ".join(str(int(single["per_class"][name]["support"])) for name in EMOTIONS))
     per_class[-1] += " |"
+    machine = metrics.get("machine") or card["machine"]
+    core_hours = metrics["train_seconds"] / 3600 * machine["logical_cores"]
     weakest = min(EMOTIONS, key=lambda name: single["per_class"][name]["f1-score"])
     rarest = min(EMOTIONS, key=lambda name: card["training_counts"][name])
     return f"""# Model card: fer_net
@@ -116,7 +118,8 @@ FER-2013, full: trained on the {sizes["Training"]:,} Training images; the epoch 
   {training_command(config)}
   ```
 - Training time: {metrics["train_seconds"] / 60:.1f} min for {metrics["timed_epochs"]} timed epochs, on
-  {machine_summary(metrics.get("machine") or card["machine"])}.
+  {machine_summary(machine)}: {core_hours:.1f} core-hours, or
+  {single["accuracy"] / core_hours:.3f} PrivateTest accuracy per core-hour.
 - Selected epoch: {metrics["selected_epoch"]} of {metrics["epochs"]} (PublicTest accuracy {public["accuracy"]:.4f}).
 
 ## Results on PrivateTest (n = {single["n"]:,})

@@ -1,0 +1,53 @@
+"""Training steps of fer_net in float32 against Keras' mixed_bfloat16 policy, on this machine's CPU.
+
+    python benchmarks/mixed_precision.py [--steps N]   # default: 10 batches of 128 each
+
+bfloat16 pays only where the CPU has native bf16 instructions (AVX512_BF16, AMX); elsewhere
+TensorFlow converts back and forth around float32 kernels.
+"""
+
+import argparse
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from fer.machine import describe_machine, machine_summary
+from fer.models import build_fer_net
+
+BATCH_SIZE = 128
+
+
+def seconds_per_step(policy: str, steps: int) -> float:
+    keras.mixed_precision.set_global_policy(policy)
+    model = build_fer_net()
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    rng = np.random.default_rng(0)
+    images = rng.uniform(0, 255, size=(BATCH_SIZE * 4, 48, 48, 1)).astype(np.float32)
+    labels = keras.utils.to_categorical(rng.integers(0, 7, len(images)), 7)
+    batches = tf.data.Dataset.from_tensor_slices((images, labels)).batch(BATCH_SIZE).repeat()
+    model.fit(batches, steps_per_epoch=2, epochs=1, verbose=0)  # warm-up: tracing
+    started = time.perf_counter()
+    model.fit(batches, steps_per_epoch=steps, epochs=1, verbose=0)
+    return (time.perf_counter() - started) / steps
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=10)
+    args = parser.parse_args()
+    cpuinfo = Path("/proc/cpuinfo")
+    flags = cpuinfo.read_text().split() if cpuinfo.is_file() else []
+    native = sorted({flag for flag in flags if "bf16" in flag or flag.startswith("amx")})
+    print(f"{machine_summary(describe_machine())}; CPU bf16 flags: {', '.join(native) or 'none'}")
+    float32 = seconds_per_step("float32", args.steps)
+    bfloat16 = seconds_per_step("mixed_bfloat16", args.steps)
+    print(f"float32:        {float32 * 1000:8.0f} ms per step of {BATCH_SIZE}")
+    print(f"mixed_bfloat16: {bfloat16 * 1000:8.0f} ms per step of {BATCH_SIZE}")
+    print(f"mixed_bfloat16 / float32: {bfloat16 / float32:.2f}x the time")
+
+
+if __name__ == "__main__":
+    main()
