@@ -1,8 +1,10 @@
-"""Ship a finished fer_net run: its model into the package, its record into Pretrained_Model/, and MODEL_CARD.md.
+"""Ship a finished fer_net run: the chosen model into the package, fer_net's record into Pretrained_Model/, the card.
 
     python scripts/ship_model.py runs/fer_net --data data/fer2013
 
-The card's figures come from evaluating the shipped file on the full data, as `fer evaluate` does.
+The choice, fixed before any PrivateTest figure was seen: fer_net alone, or fer_net averaged with
+the CSV pipeline's CNN (CSV_Based_Model/), whichever has the higher PublicTest accuracy. The card's
+figures come from evaluating the shipped file on the full data, as `fer evaluate` does.
 """
 
 import argparse
@@ -10,11 +12,14 @@ import shutil
 import sys
 from pathlib import Path
 
-from fer.atomic import write_bytes, write_json
+from fer.atomic import write_json
 from fer.datasets import load_data
+from fer.evaluation import evaluate
 from fer.machine import describe_machine
 from fer.model_card import PRETRAINED_RUN_DIR, card_evaluation, readme_summary, write_model_card
-from fer.paths import REPO_ROOT, is_sample
+from fer.model_files import load_model, save_model
+from fer.models import build_ensemble
+from fer.paths import CSV_MODEL_DIR, REPO_ROOT, is_sample
 from fer.pretrained import PRETRAINED_FILE, load_pretrained, pretrained_path
 from fer.report import read_metrics, write_figures
 from fer.results import update_readme
@@ -32,13 +37,25 @@ def main() -> int:
     if read_metrics(args.run_dir)["data_is_sample"] or is_sample(args.data):
         sys.exit("ship_model: a model trained or evaluated on the sample is not shipped; use the full data")
 
-    write_bytes(REPO_ROOT.joinpath("src", "fer", *PRETRAINED_FILE), (args.run_dir / "model.keras").read_bytes())
+    data = load_data(args.data, form="csv")
+    fer_net = load_model(args.run_dir)
+    candidates = {"fer_net": fer_net, "fer_net + csv_cnn": build_ensemble([fer_net, load_model(CSV_MODEL_DIR)])}
+    public = {
+        name: evaluate(model, data, ("PublicTest",))["PublicTest"]["accuracy"] for name, model in candidates.items()
+    }
+    chosen = max(public, key=public.get)
+    print(f"PublicTest accuracy: {public}; shipping {chosen}")
+    save_model(candidates[chosen], REPO_ROOT.joinpath("src", "fer", *PRETRAINED_FILE))
+
     PRETRAINED_RUN_DIR.mkdir(exist_ok=True)
     for name in RECORD_FILES:
         shutil.copyfile(args.run_dir / name, PRETRAINED_RUN_DIR / name)
     write_figures(PRETRAINED_RUN_DIR)
-    evaluation = card_evaluation(load_pretrained(), load_data(args.data, form="csv"), pretrained_path())
-    write_json(PRETRAINED_RUN_DIR / "evaluation.json", evaluation | {"machine": describe_machine()})
+    evaluation = card_evaluation(load_pretrained(), data, pretrained_path())
+    evaluation["selection"] = {"publictest_accuracy": public, "chosen": chosen}
+    evaluation["fer_net_alone"] = evaluate(fer_net, data, ("PrivateTest",), intervals=True)["PrivateTest"]
+    evaluation["machine"] = describe_machine()
+    write_json(PRETRAINED_RUN_DIR / "evaluation.json", evaluation)
     print(f"wrote {write_model_card()}")
     update_readme(REPO_ROOT / "README.md", readme_summary(), section="pretrained")
     print(readme_summary())

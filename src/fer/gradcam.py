@@ -10,6 +10,16 @@ from fer.labels import EMOTIONS, IMAGE_SIZE
 MIN_HEATMAP_SIDE = 6  # the last block's 3x3 maps are too coarse to show where on a face
 
 
+def explained_network(model: keras.Model) -> keras.Sequential:
+    """The network Grad-CAM explains: the model itself, or an ensemble's first member (fer_net in the shipped one)."""
+    if isinstance(model, keras.Sequential):
+        return model
+    members = [layer for layer in model.layers if isinstance(layer, keras.Sequential)]
+    if not members:
+        raise ValueError(f"model {model.name!r} is neither a Sequential network nor an ensemble of them")
+    return members[0]
+
+
 def feature_layer(model: keras.Sequential) -> layers.Layer:
     """The last ReLU activation with maps at least MIN_HEATMAP_SIDE wide (Grad-CAM wants non-negative maps)."""
     chosen = None
@@ -51,7 +61,9 @@ def grad_cam(model: keras.Model, faces: np.ndarray, class_indices: np.ndarray | 
     """Heatmaps (N, 48, 48) in 0..1 of the feature maps' evidence for each face's class.
 
     faces: (N, 48, 48, 1) gray 0..255. class_indices: the class to explain per face (default: the predicted one).
+    For an ensemble, the heatmaps explain its first member.
     """
+    model = explained_network(model)
     explainer = conv_and_logits_model(model)
     faces = tf.convert_to_tensor(np.asarray(faces, dtype=np.float32))
     with tf.GradientTape() as tape:

@@ -93,3 +93,10 @@ def add_conv_bn_relu(model: keras.Sequential, filters: int) -> None:
     model.add(layers.Conv2D(filters, 3, padding="same", use_bias=False))
     model.add(layers.BatchNormalization())
     model.add(layers.Activation("relu"))
+
+
+def build_ensemble(members: list[keras.Model], name: str = "fer_ensemble") -> keras.Model:
+    """One model that averages its members' probabilities; each member takes the same 48x48x1 gray 0..255."""
+    inputs = keras.Input(shape=INPUT_SHAPE)
+    outputs = layers.Average()([member(inputs) for member in members])
+    return keras.Model(inputs, outputs, name=name)

@@ -1,4 +1,4 @@
-"""The model shipped inside the package: fer_net trained on FER-2013's Training split, chosen on PublicTest."""
+"""The model shipped inside the package; MODEL_CARD.md says how it was made and how well it does."""
 
 from importlib import resources
 from pathlib import Path
@@ -7,8 +7,8 @@ import keras
 
 from fer.model_files import load_model
 
-PRETRAINED_NAME = "fer_net (shipped)"
-PRETRAINED_FILE = ("weights", "fer_net.keras")
+PRETRAINED_NAME = "the shipped model (MODEL_CARD.md)"
+PRETRAINED_FILE = ("weights", "fer_model.keras")
 
 
 def pretrained_path() -> Path:
