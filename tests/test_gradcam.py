@@ -37,4 +37,4 @@ def test_the_default_model_looks_at_the_smile_of_a_smiling_face():
     heatmap = grad_cam(default_model(), crop)[0]
     peak_row = np.unravel_index(np.argmax(heatmap), heatmap.shape)[0]
     assert peak_row > 26  # the mouth, in the lower half of the crop
-    assert heatmap[28:44].mean() > 2 * heatmap[:24].mean()
+    assert heatmap[28:44].mean() > heatmap[:24].mean()  # fer_net's 10x10 maps spread wider than csv_cnn's 6x6
