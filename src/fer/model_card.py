@@ -51,6 +51,18 @@ def interval(scores: dict, metric: str) -> str:
     return f"{scores[metric]:.4f} [{low:.4f}, {high:.4f}]"
 
 
+def results_rows(card: dict, first_column: str) -> list[str]:
+    """A markdown table: the shipped model per test-time augmentation, then fer_net alone, with intervals."""
+    rows = [f"| {first_column} | accuracy [95% CI] | macro F1 [95% CI] | weighted F1 |", "|---|---|---|---|"]
+    named = [(TTA_TITLES[mode], scores) for mode, scores in card["private_test"].items()]
+    for title, scores in [*named, ("fer_net alone, single crop", card["fer_net_alone"])]:
+        rows.append(
+            f"| {title} | {interval(scores, 'accuracy')} | {interval(scores, 'macro_f1')} "
+            f"| {scores['weighted_f1']:.4f} |"
+        )
+    return rows
+
+
 def render_model_card(run_dir: Path = PRETRAINED_RUN_DIR) -> str:
     """MODEL_CARD.md's text, from fer_net's config.json and metrics.json and the shipped model's evaluation.json."""
     config = json.loads((run_dir / "config.json").read_text())
@@ -65,20 +77,7 @@ def render_model_card(run_dir: Path = PRETRAINED_RUN_DIR) -> str:
     if ensemble:
         train_minutes["csv_cnn"] = read_metrics(CSV_MODEL_DIR)["train_seconds"] / 60
     hours = sum(train_minutes.values()) / 60
-    results = [
-        "| test-time augmentation | accuracy [95% CI] | macro F1 [95% CI] | weighted F1 |",
-        "|---|---|---|---|",
-    ]
-    for mode, scores in private.items():
-        results.append(
-            f"| {TTA_TITLES[mode]} | {interval(scores, 'accuracy')} | {interval(scores, 'macro_f1')} "
-            f"| {scores['weighted_f1']:.4f} |"
-        )
-    alone = card["fer_net_alone"]
-    results.append(
-        f"| fer_net alone, single crop | {interval(alone, 'accuracy')} | {interval(alone, 'macro_f1')} "
-        f"| {alone['weighted_f1']:.4f} |"
-    )
+    results = results_rows(card, "test-time augmentation")
     per_class = ["| emotion | " + " | ".join(EMOTIONS) + " |", "|---|" + "---|" * len(EMOTIONS)]
     for key, title in (("f1-score", "F1"), ("precision", "precision"), ("recall", "recall")):
         values = " | ".join(f"{single['per_class'][name][key]:.3f}" for name in EMOTIONS)
@@ -193,17 +192,7 @@ def readme_summary(run_dir: Path = PRETRAINED_RUN_DIR) -> str:
     """The README's few lines on the shipped model, from the same files as the card."""
     card = json.loads((run_dir / "evaluation.json").read_text())
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    lines = ["| PrivateTest | accuracy [95% CI] | macro F1 [95% CI] | weighted F1 |", "|---|---|---|---|"]
-    for mode, scores in card["private_test"].items():
-        lines.append(
-            f"| {TTA_TITLES[mode]} | {interval(scores, 'accuracy')} | {interval(scores, 'macro_f1')} "
-            f"| {scores['weighted_f1']:.4f} |"
-        )
-    alone = card["fer_net_alone"]
-    lines.append(
-        f"| fer_net alone, single crop | {interval(alone, 'accuracy')} | {interval(alone, 'macro_f1')} "
-        f"| {alone['weighted_f1']:.4f} |"
-    )
+    lines = results_rows(card, "PrivateTest")
     return (
         f"Shipped: **{card['selection']['chosen']}** (chosen on PublicTest).\n\n"
         + "\n".join(lines)
