@@ -8,13 +8,12 @@ TensorFlow converts back and forth around float32 kernels.
 
 import argparse
 import time
-from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from fer.machine import describe_machine, machine_summary
+from fer.machine import cpu_flags, describe_machine, machine_summary
 from fer.models import build_fer_net
 
 BATCH_SIZE = 128
@@ -38,9 +37,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=10)
     args = parser.parse_args()
-    cpuinfo = Path("/proc/cpuinfo")
-    flags = cpuinfo.read_text().split() if cpuinfo.is_file() else []
-    native = sorted({flag for flag in flags if "bf16" in flag or flag.startswith("amx")})
+    native = sorted(flag for flag in cpu_flags() if "bf16" in flag or flag.startswith("amx"))
     print(f"{machine_summary(describe_machine())}; CPU bf16 flags: {', '.join(native) or 'none'}")
     float32 = seconds_per_step("float32", args.steps)
     bfloat16 = seconds_per_step("mixed_bfloat16", args.steps)

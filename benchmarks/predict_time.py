@@ -1,6 +1,6 @@
 """Time fer predict on a 512x512 photo: the whole command, one predict() call, and the model alone.
 
-python benchmarks/predict_time.py [photo]   # default: docs/astronaut.jpg (512x512)
+    python benchmarks/predict_time.py [photo]   # default: docs/astronaut.jpg (512x512)
 """
 
 import subprocess

@@ -17,13 +17,23 @@ def describe_machine() -> dict:
     }
 
 
-def cpu_model() -> str:
+def cpuinfo_field(name: str) -> str | None:
+    """The first value of a field in /proc/cpuinfo (Linux), or None."""
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.is_file():
         for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
+            if line.split(":", 1)[0].strip() == name:
                 return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
+    return None
+
+
+def cpu_model() -> str:
+    return cpuinfo_field("model name") or platform.processor() or platform.machine()
+
+
+def cpu_flags() -> set[str]:
+    """The instruction-set flags the CPU reports (empty where /proc/cpuinfo is missing)."""
+    return set((cpuinfo_field("flags") or "").split())
 
 
 def machine_summary(machine: dict) -> str:

@@ -63,16 +63,25 @@ def results_rows(card: dict, first_column: str) -> list[str]:
     return rows
 
 
+def read_record(run_dir: Path) -> tuple[dict, dict]:
+    """fer_net's metrics.json and the shipped model's evaluation.json, with the training machine filled in.
+
+    Runs trained before metrics.json recorded the machine take the one the model was shipped on.
+    """
+    metrics = read_metrics(run_dir)
+    card = json.loads((run_dir / "evaluation.json").read_text())
+    return {**metrics, "machine": metrics.get("machine") or card["machine"]}, card
+
+
 def render_model_card(run_dir: Path = PRETRAINED_RUN_DIR) -> str:
     """MODEL_CARD.md's text, from fer_net's config.json and metrics.json and the shipped model's evaluation.json."""
     config = json.loads((run_dir / "config.json").read_text())
-    metrics = json.loads((run_dir / "metrics.json").read_text())
-    card = json.loads((run_dir / "evaluation.json").read_text())
+    metrics, card = read_record(run_dir)
     sizes, model_file, private = card["split_sizes"], card["model_file"], card["private_test"]
     selection = card["selection"]
     ensemble = selection["chosen"] != "fer_net"
     single = private["none"]
-    machine = metrics.get("machine") or card["machine"]
+    machine = metrics["machine"]
     train_minutes = {"fer_net": metrics["train_seconds"] / 60}
     if ensemble:
         train_minutes["csv_cnn"] = read_metrics(CSV_MODEL_DIR)["train_seconds"] / 60
@@ -190,13 +199,12 @@ def write_model_card(run_dir: Path = PRETRAINED_RUN_DIR, path: Path = MODEL_CARD
 
 def readme_summary(run_dir: Path = PRETRAINED_RUN_DIR) -> str:
     """The README's few lines on the shipped model, from the same files as the card."""
-    card = json.loads((run_dir / "evaluation.json").read_text())
-    metrics = json.loads((run_dir / "metrics.json").read_text())
+    metrics, card = read_record(run_dir)
     lines = results_rows(card, "PrivateTest")
     return (
         f"Shipped: **{card['selection']['chosen']}** (chosen on PublicTest).\n\n"
         + "\n".join(lines)
         + f"\n\nfer_net trained in {metrics['train_seconds'] / 60:.0f} min on "
-        + f"{machine_summary(metrics.get('machine') or card['machine'])}; "
+        + f"{machine_summary(metrics['machine'])}; "
         + f"epoch {metrics['selected_epoch']} of {metrics['epochs']}, chosen on PublicTest.\n"
     )
