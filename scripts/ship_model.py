@@ -1,16 +1,21 @@
-"""Ship a finished fer_net run: the chosen model into the package, fer_net's record into Pretrained_Model/, the card.
+"""Ship finished fer_net runs: the chosen model into the package, the runs' records into Pretrained_Model/, the card.
 
-    python scripts/ship_model.py runs/fer_net --data data/fer2013
+    python scripts/ship_model.py runs/fer_net runs/fer_net_seed7 --data data/fer2013
 
-The choice, fixed before any PrivateTest figure was seen: fer_net alone, or fer_net averaged with
-the CSV pipeline's CNN (CSV_Based_Model/), whichever has the higher PublicTest accuracy. The card's
-figures come from evaluating the shipped file on the full data, as `fer evaluate` does.
+The choice, fixed before any PrivateTest figure was seen: of the given fer_net runs and the CSV
+pipeline's CNN (CSV_Based_Model/), alone or with their probabilities averaged, in every
+combination whose file fits in MAX_MODEL_BYTES, the one with the highest PublicTest accuracy.
+The card's figures come from evaluating the shipped file on the full data, as `fer evaluate` does.
 """
 
 import argparse
+import itertools
 import shutil
 import sys
+import tempfile
 from pathlib import Path
+
+import keras
 
 from fer.atomic import write_json
 from fer.datasets import load_data
@@ -20,40 +25,91 @@ from fer.model_card import PRETRAINED_RUN_DIR, card_evaluation, readme_summary, 
 from fer.model_files import load_model, save_model
 from fer.models import build_ensemble
 from fer.paths import CSV_MODEL_DIR, REPO_ROOT, is_sample
-from fer.pretrained import PRETRAINED_FILE, load_pretrained, pretrained_path
+from fer.pretrained import MAX_MODEL_BYTES, PRETRAINED_FILE, load_pretrained, pretrained_path
 from fer.report import read_metrics, write_figures
 from fer.results import update_readme
 
-RECORD_FILES = ("config.json", "history.csv", "metrics.json", "predictions.csv", "classification_report.txt")
+RECORD_FILES = (
+    "config.json",
+    "history.csv",
+    "metrics.json",
+    "predictions.csv",
+    "classification_report.txt",
+    "model.keras",
+)
+
+
+def candidate_models(members: dict[str, keras.Model]) -> dict[str, keras.Model]:
+    """Every member alone, and every combination of two or more averaged, named "a + b"."""
+    candidates = {}
+    for size in range(1, len(members) + 1):
+        for names in itertools.combinations(members, size):
+            chosen = [members[name] for name in names]
+            candidates[" + ".join(names)] = chosen[0] if size == 1 else build_ensemble(chosen)
+    return candidates
+
+
+def saved_bytes(model: keras.Model) -> int:
+    with tempfile.TemporaryDirectory() as scratch:
+        return save_model(model, Path(scratch) / "model.keras").stat().st_size
+
+
+def copy_record(run_dir: Path, record: Path) -> None:
+    record.mkdir(parents=True, exist_ok=True)
+    for name in RECORD_FILES:
+        shutil.copyfile(run_dir / name, record / name)
+    write_figures(record)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("run_dir", type=Path, help="a finished `fer train --model fer_net` run directory")
+    parser.add_argument("run_dirs", type=Path, nargs="+", help="finished `fer train --model fer_net` run directories")
     parser.add_argument("--data", type=Path, default=Path("data/fer2013"), help="the full FER-2013 (either form)")
     args = parser.parse_args()
-    if not (args.run_dir / "metrics.json").is_file():
-        sys.exit(f"ship_model: {args.run_dir} holds no finished run (no metrics.json)")
-    if read_metrics(args.run_dir)["data_is_sample"] or is_sample(args.data):
-        sys.exit("ship_model: a model trained or evaluated on the sample is not shipped; use the full data")
+    for run_dir in args.run_dirs:
+        if not (run_dir / "metrics.json").is_file():
+            sys.exit(f"ship_model: {run_dir} holds no finished run (no metrics.json)")
+        if read_metrics(run_dir)["data_is_sample"]:
+            sys.exit(f"ship_model: {run_dir} was trained on the sample; use the full data")
+    if is_sample(args.data):
+        sys.exit("ship_model: a model evaluated on the sample is not shipped; use the full data")
+    names = [run_dir.name for run_dir in args.run_dirs]
+    if len(set(names)) < len(names) or "csv_cnn" in names:
+        sys.exit(f"ship_model: the run directories need distinct names other than csv_cnn, not {names}")
 
     data = load_data(args.data, form="csv")
-    fer_net = load_model(args.run_dir)
-    candidates = {"fer_net": fer_net, "fer_net + csv_cnn": build_ensemble([fer_net, load_model(CSV_MODEL_DIR)])}
+    records = {name: PRETRAINED_RUN_DIR / name for name in names}
+    members = {name: load_model(run_dir) for name, run_dir in zip(names, args.run_dirs)}
+    records["csv_cnn"], members["csv_cnn"] = CSV_MODEL_DIR, load_model(CSV_MODEL_DIR)
+    for name, member in members.items():
+        member.name = name  # an ensemble's members need distinct names
+    candidates = candidate_models(members)
+    too_large = [name for name, model in candidates.items() if saved_bytes(model) > MAX_MODEL_BYTES]
     public = {
-        name: evaluate(model, data, ("PublicTest",))["PublicTest"]["accuracy"] for name, model in candidates.items()
+        name: evaluate(model, data, ("PublicTest",))["PublicTest"]["accuracy"]
+        for name, model in candidates.items()
+        if name not in too_large
     }
     chosen = max(public, key=public.get)
-    print(f"PublicTest accuracy: {public}; shipping {chosen}")
+    print(f"PublicTest accuracy: {public}; too large: {too_large}; shipping {chosen}")
     save_model(candidates[chosen], REPO_ROOT.joinpath("src", "fer", *PRETRAINED_FILE))
 
-    PRETRAINED_RUN_DIR.mkdir(exist_ok=True)
-    for name in RECORD_FILES:
-        shutil.copyfile(args.run_dir / name, PRETRAINED_RUN_DIR / name)
-    write_figures(PRETRAINED_RUN_DIR)
+    for name, run_dir in zip(names, args.run_dirs):
+        copy_record(run_dir, records[name])
     evaluation = card_evaluation(load_pretrained(), data, pretrained_path())
-    evaluation["selection"] = {"publictest_accuracy": public, "chosen": chosen}
-    evaluation["fer_net_alone"] = evaluate(fer_net, data, ("PrivateTest",), intervals=True)["PrivateTest"]
+    evaluation["selection"] = {
+        "publictest_accuracy": public,
+        "too_large": too_large,
+        "chosen": chosen,
+        "members": chosen.split(" + "),
+    }
+    evaluation["members"] = {
+        name: {
+            "record": str(records[name].relative_to(REPO_ROOT)),
+            "private_test": evaluate(member, data, ("PrivateTest",), intervals=True)["PrivateTest"],
+        }
+        for name, member in members.items()
+    }
     evaluation["machine"] = describe_machine()
     write_json(PRETRAINED_RUN_DIR / "evaluation.json", evaluation)
     print(f"wrote {write_model_card()}")

@@ -1,4 +1,4 @@
-"""The shipped model's evaluation on the full data, and MODEL_CARD.md rendered from it and its training run."""
+"""The shipped model's evaluation on the full data, and MODEL_CARD.md rendered from it and its members' runs."""
 
 import hashlib
 import json
@@ -9,12 +9,13 @@ import keras
 from fer.evaluation import evaluate
 from fer.labels import EMOTIONS
 from fer.machine import machine_summary
-from fer.paths import CSV_MODEL_DIR, REPO_ROOT
+from fer.paths import REPO_ROOT
 from fer.report import read_metrics
 from fer.splits import Splits
 from fer.tta import TTA_MODES
 
-PRETRAINED_RUN_DIR = REPO_ROOT / "Pretrained_Model"  # the shipped model's training record
+# evaluation.json, and a subfolder with the training record of each fer_net run shipped from
+PRETRAINED_RUN_DIR = REPO_ROOT / "Pretrained_Model"
 MODEL_CARD = REPO_ROOT / "MODEL_CARD.md"
 TTA_TITLES = {"none": "single crop", "flip": "+ horizontal flip", "ten-crop": "ten-crop (5 crops x flip)"}
 
@@ -42,7 +43,8 @@ def training_command(config: dict) -> str:
     """The `fer train` command that trains this config."""
     options = [f"--model {config['model']}", f"--data {config['data']}", f"--run-dir {config['run_dir']}"]
     for field in ("epochs", "batch_size", "learning_rate", "lr_schedule", "label_smoothing", "seed"):
-        options.append(f"--{field.replace('_', '-')} {config[field]}")
+        if field in config:
+            options.append(f"--{field.replace('_', '-')} {config[field]}")
     return "fer train " + " ".join(options)
 
 
@@ -52,10 +54,11 @@ def interval(scores: dict, metric: str) -> str:
 
 
 def results_rows(card: dict, first_column: str) -> list[str]:
-    """A markdown table: the shipped model per test-time augmentation, then fer_net alone, with intervals."""
+    """A markdown table: the shipped model per test-time augmentation, then each candidate member alone."""
     rows = [f"| {first_column} | accuracy [95% CI] | macro F1 [95% CI] | weighted F1 |", "|---|---|---|---|"]
     named = [(TTA_TITLES[mode], scores) for mode, scores in card["private_test"].items()]
-    for title, scores in [*named, ("fer_net alone, single crop", card["fer_net_alone"])]:
+    alone = [(f"{name} alone, single crop", member["private_test"]) for name, member in card["members"].items()]
+    for title, scores in [*named, *alone]:
         rows.append(
             f"| {title} | {interval(scores, 'accuracy')} | {interval(scores, 'macro_f1')} "
             f"| {scores['weighted_f1']:.4f} |"
@@ -63,29 +66,49 @@ def results_rows(card: dict, first_column: str) -> list[str]:
     return rows
 
 
-def read_record(run_dir: Path) -> tuple[dict, dict]:
-    """fer_net's metrics.json and the shipped model's evaluation.json, with the training machine filled in.
+def read_card(root: Path = PRETRAINED_RUN_DIR) -> dict:
+    """The shipped model's evaluation.json."""
+    return json.loads((root / "evaluation.json").read_text())
+
+
+def member_runs(card: dict) -> dict[str, tuple[dict, dict]]:
+    """Each candidate member's config.json and metrics.json, with the training machine filled in.
 
     Runs trained before metrics.json recorded the machine take the one the model was shipped on.
     """
-    metrics = read_metrics(run_dir)
-    card = json.loads((run_dir / "evaluation.json").read_text())
-    return {**metrics, "machine": metrics.get("machine") or card["machine"]}, card
+    runs = {}
+    for name, member in card["members"].items():
+        record = REPO_ROOT / member["record"]
+        metrics = read_metrics(record)
+        config = json.loads((record / "config.json").read_text())
+        runs[name] = (config, {**metrics, "machine": metrics.get("machine") or card["machine"]})
+    return runs
 
 
-def render_model_card(run_dir: Path = PRETRAINED_RUN_DIR) -> str:
-    """MODEL_CARD.md's text, from fer_net's config.json and metrics.json and the shipped model's evaluation.json."""
-    config = json.loads((run_dir / "config.json").read_text())
-    metrics, card = read_record(run_dir)
+def member_description(name: str, config: dict, record: str) -> str:
+    if config["model"] == "fer_net":
+        return f"`{name}`: fer_net (recipe below), seed {config['seed']}; it takes the central 40x40"
+    return f"`{name}`: the {config['model']} CNN of `{record}/` (its recipe is in the README); it takes the whole 48x48"
+
+
+def training_time(name: str, metrics: dict) -> str:
+    return (
+        f"{name}: {metrics['train_seconds'] / 60:.1f} min ({metrics.get('timed_epochs', metrics['epochs'])} epochs) "
+        f"on {machine_summary(metrics['machine'])}"
+    )
+
+
+def render_model_card(root: Path = PRETRAINED_RUN_DIR) -> str:
+    """MODEL_CARD.md's text, from the shipped model's evaluation.json and its members' run records."""
+    card = read_card(root)
+    runs = member_runs(card)
     sizes, model_file, private = card["split_sizes"], card["model_file"], card["private_test"]
     selection = card["selection"]
-    ensemble = selection["chosen"] != "fer_net"
+    shipped = selection["members"]
     single = private["none"]
-    machine = metrics["machine"]
-    train_minutes = {"fer_net": metrics["train_seconds"] / 60}
-    if ensemble:
-        train_minutes["csv_cnn"] = read_metrics(CSV_MODEL_DIR)["train_seconds"] / 60
-    hours = sum(train_minutes.values()) / 60
+    hours = sum(runs[name][1]["train_seconds"] for name in shipped) / 3600
+    fer_nets = [name for name, (config, _) in runs.items() if config["model"] == "fer_net"]
+    recipe = runs[fer_nets[0]][0]
     results = results_rows(card, "test-time augmentation")
     per_class = ["| emotion | " + " | ".join(EMOTIONS) + " |", "|---|" + "---|" * len(EMOTIONS)]
     for key, title in (("f1-score", "F1"), ("precision", "precision"), ("recall", "recall")):
@@ -96,23 +119,23 @@ def render_model_card(run_dir: Path = PRETRAINED_RUN_DIR) -> str:
     weakest = min(EMOTIONS, key=lambda name: single["per_class"][name]["f1-score"])
     rarest = min(EMOTIONS, key=lambda name: card["training_counts"][name])
     candidates = ", ".join(f"{name} {accuracy:.4f}" for name, accuracy in selection["publictest_accuracy"].items())
-    if ensemble:
-        what = (
-            "The average of two CNNs' probabilities: `fer_net`, trained for this model (recipe below), and the\n"
-            "CSV pipeline's CNN (`CSV_Based_Model/`; its recipe is in the README). `fer_net` takes the central\n"
-            "40x40 of each face, the CSV pipeline's CNN the whole 48x48; each scales to 0..1 itself."
-        )
-        timing = (
-            f"{train_minutes['fer_net']:.1f} min for fer_net ({metrics['timed_epochs']} epochs) on "
-            f"{machine_summary(machine)}, plus {train_minutes['csv_cnn']:.1f} min for the CSV pipeline's CNN\n"
-            f"  (`CSV_Based_Model/metrics.json`)"
-        )
+    too_large = "".join(f"; {name} is too large" for name in selection["too_large"])
+    described = [member_description(name, runs[name][0], card["members"][name]["record"]) for name in shipped]
+    if len(shipped) == 1:
+        what = described[0][0].upper() + described[0][1:] + "."
     else:
-        what = "`fer_net`, a CNN trained for this model (recipe below). It takes the central 40x40 of each face."
-        timing = f"{train_minutes['fer_net']:.1f} min ({metrics['timed_epochs']} epochs) on {machine_summary(machine)}"
+        what = f"The average of {len(shipped)} CNNs' probabilities:\n" + "\n".join(f"- {line}." for line in described)
+    fer_net_runs = "\n".join(
+        f"- `{name}`: seed {runs[name][0]['seed']}, {runs[name][0]['epochs']} epochs; the epoch kept, the one with "
+        f"the best PublicTest accuracy, is {runs[name][1]['selected_epoch']}. Record: `{card['members'][name]['record']}/`."
+        for name in fer_nets
+    )
+    commands = "\n  ".join(training_command(runs[name][0]) for name in fer_nets)
+    ship_command = f"python scripts/ship_model.py {' '.join(runs[name][0]['run_dir'] for name in fer_nets)}"
+    timings = "\n".join(f"- {training_time(name, runs[name][1])}" for name in shipped)
     return f"""# Model card: the shipped model ({selection["chosen"]})
 
-<!-- Written by scripts/ship_model.py from Pretrained_Model/ and CSV_Based_Model/; do not edit by hand. -->
+<!-- Written by scripts/ship_model.py from Pretrained_Model/ and its members' run records; do not edit by hand. -->
 
 The model inside the package: `fer.load_pretrained()` returns it, and `fer predict`,
 `fer export` and `fer evaluate` use it unless given another model.
@@ -128,16 +151,19 @@ probabilities = model.predict(faces)  # faces: (N, 48, 48, 1) float gray values 
 ```
 
 {what}
-All preprocessing is inside the model. The file is `src/fer/weights/fer_model.keras`:
-{model_file["parameters"]:,} parameters, {model_file["bytes"] / 1e6:.1f} MB, sha256 `{model_file["sha256"][:16]}...`.
+
+All preprocessing is inside the model; each network scales to 0..1 itself. The file is
+`src/fer/weights/fer_model.keras`: {model_file["parameters"]:,} parameters, {model_file["bytes"] / 1e6:.1f} MB,
+sha256 `{model_file["sha256"][:16]}...`.
 
 ## Data and protocol
 
 FER-2013, full: trained on the {sizes["Training"]:,} Training images; epochs and the model were chosen
 on the {sizes["PublicTest"]:,} PublicTest images; every figure below is on the {sizes["PrivateTest"]:,}
 PrivateTest images, which took no part in any choice. The shipped model was chosen by a rule fixed
-before any PrivateTest figure was seen: of fer_net alone and fer_net averaged with the CSV
-pipeline's CNN, the one with the higher PublicTest accuracy ({candidates}).
+before any PrivateTest figure was seen: of the candidate networks, alone or with their
+probabilities averaged, in every combination whose file fits in 10 MB, the one with the highest
+PublicTest accuracy ({candidates}{too_large}).
 
 ## Recipe (fer_net)
 
@@ -145,17 +171,23 @@ pipeline's CNN, the one with the higher PublicTest accuracy ({candidates}).
   norm and ReLU (max pooling between stages), global average pooling, dropout 0.4, softmax.
 - In training only: random horizontal flip, rotation up to 10 degrees, shift up to 10%, then the
   central 40x40 crop.
-- Adam, learning rate {config["learning_rate"]} with {config["lr_schedule"]} decay to 0, batch {config["batch_size"]},
-  label smoothing {config["label_smoothing"]}, {config["epochs"]} epochs, seed {config["seed"]}.
-  The epoch kept is the one with the best PublicTest accuracy: {metrics["selected_epoch"]} of {metrics["epochs"]}.
-- Training command:
+- Adam, learning rate {recipe["learning_rate"]} with {recipe["lr_schedule"]} decay to 0, batch {recipe["batch_size"]},
+  label smoothing {recipe["label_smoothing"]}. The runs differ in seed and length:
+
+{fer_net_runs}
+
+- Training commands:
 
   ```
-  {training_command(config)}
-  python scripts/ship_model.py {config["run_dir"]} --data {config["data"]}
+  {commands}
+  {ship_command} --data {recipe["data"]}
   ```
-- Training time: {timing}.
-  That is {single["accuracy"] / hours:.3f} PrivateTest accuracy per hour of training on this machine.
+
+Training time of the shipped model's networks:
+
+{timings}
+
+That is {single["accuracy"] / hours:.3f} PrivateTest accuracy per hour of training on this machine.
 
 ## Results on PrivateTest (n = {single["n"]:,})
 
@@ -163,7 +195,7 @@ pipeline's CNN, the one with the higher PublicTest accuracy ({candidates}).
 
 The intervals are 95% percentile-bootstrap intervals over the test images (1,000 resamples).
 Ten-crop averages the centre and four corner 40x40 crops and their mirrors (made by shifting the
-face 4 pixels, so the CSV pipeline's CNN sees the same shifts of the whole face).
+face 4 pixels, so a network that takes the whole 48x48 sees the same shifts of the whole face).
 
 Per class, shipped model, single crop:
 
@@ -176,8 +208,8 @@ fer evaluate --data data/fer2013 --split PrivateTest --tta none --intervals
 fer evaluate --data data/fer2013 --split PrivateTest --tta ten-crop --intervals
 ```
 
-print the same figures; `tests/test_pretrained.py` checks it on the full data. fer_net's history
-of every epoch is in `Pretrained_Model/history.csv`.
+print the same figures; `tests/test_pretrained.py` checks it on the full data. Each run's
+history of every epoch is in its record's `history.csv`.
 
 ## Limitations
 
@@ -185,26 +217,32 @@ of every epoch is in `Pretrained_Model/history.csv`.
   {rarest.capitalize()} has the fewest training images ({card["training_counts"][rarest]:,}); {weakest} has
   the lowest F1 ({single["per_class"][weakest]["f1-score"]:.3f}).
 - On photos, `fer predict` finds faces with OpenCV's Haar cascade, which misses turned and small
-  faces; the model sees only what the detector crops. Grad-CAM (`fer.gradcam`) explains fer_net.
+  faces; the model sees only what the detector crops. Grad-CAM (`fer.gradcam`) explains the
+  first network ({shipped[0]}).
 - An expression is not an emotion. Do not use this model for decisions about people.
 """
 
 
-def write_model_card(run_dir: Path = PRETRAINED_RUN_DIR, path: Path = MODEL_CARD) -> Path:
+def write_model_card(root: Path = PRETRAINED_RUN_DIR, path: Path = MODEL_CARD) -> Path:
     from fer.atomic import write_text
 
-    write_text(path, render_model_card(run_dir))
+    write_text(path, render_model_card(root))
     return path
 
 
-def readme_summary(run_dir: Path = PRETRAINED_RUN_DIR) -> str:
+def readme_summary(root: Path = PRETRAINED_RUN_DIR) -> str:
     """The README's few lines on the shipped model, from the same files as the card."""
-    metrics, card = read_record(run_dir)
-    lines = results_rows(card, "PrivateTest")
+    card = read_card(root)
+    runs = member_runs(card)
+    shipped = card["selection"]["members"]
+    trained = "; ".join(
+        f"{name} in {runs[name][1]['train_seconds'] / 60:.0f} min (epoch {runs[name][1]['selected_epoch']} "
+        f"of {runs[name][1]['epochs']})"
+        for name in shipped
+    )
     return (
         f"Shipped: **{card['selection']['chosen']}** (chosen on PublicTest).\n\n"
-        + "\n".join(lines)
-        + f"\n\nfer_net trained in {metrics['train_seconds'] / 60:.0f} min on "
-        + f"{machine_summary(metrics['machine'])}; "
-        + f"epoch {metrics['selected_epoch']} of {metrics['epochs']}, chosen on PublicTest.\n"
+        + "\n".join(results_rows(card, "PrivateTest"))
+        + f"\n\nTrained on {machine_summary(runs[shipped[0]][1]['machine'])}: {trained}; "
+        + "each epoch chosen on PublicTest.\n"
     )

@@ -9,6 +9,7 @@ from fer.model_files import load_model
 
 PRETRAINED_NAME = "the shipped model (MODEL_CARD.md)"
 PRETRAINED_FILE = ("weights", "fer_model.keras")
+MAX_MODEL_BYTES = 10_000_000  # the shipped file's limit: it travels inside the wheel
 
 
 def pretrained_path() -> Path:
