@@ -1,14 +1,18 @@
 """Time training epochs of fer_net: fed by our pipeline, by a plain image_dataset_from_directory, and unaugmented.
 
-    python benchmarks/train_epoch.py [--steps N]   # default: whole epochs (all 28,709 Training images)
+    python benchmarks/train_epoch.py [--steps N] [--rounds R]   # default: 1 round of whole epochs (28,709 images)
 
 1. Our input pipeline: the folders decoded once into arrays (cached), tf.data shuffle, batch, prefetch.
 2. The same model fed by keras.utils.image_dataset_from_directory, no cache and no prefetch:
    every epoch opens and decodes every PNG again.
 3. Our pipeline with the model's augmentation layers removed: what augmentation costs.
+
+The variants take turns, round after round, and each one's median is reported, so that a
+slowdown of a shared machine falls on all of them alike.
 """
 
 import argparse
+import statistics
 import time
 
 import keras
@@ -21,10 +25,15 @@ from fer.paths import default_data_dir
 BATCH_SIZE = 128
 
 
-def seconds_to_train(model: keras.Model, dataset, steps: int | None) -> float:
-    """Seconds to train on steps batches (all of them when None), after a warm-up that traces the graph."""
+def compiled(model: keras.Model, dataset) -> keras.Model:
+    """The model compiled and warmed up on two batches (graph tracing is not timed)."""
     model.compile(optimizer="adam", loss="categorical_crossentropy")
     model.fit(dataset.take(2), epochs=1, verbose=0)
+    return model
+
+
+def seconds_to_train(model: keras.Model, dataset, steps: int | None) -> float:
+    """Seconds to train on steps batches (all of them when None)."""
     started = time.perf_counter()
     model.fit(dataset.take(steps if steps else -1), epochs=1, verbose=0)
     return time.perf_counter() - started
@@ -34,6 +43,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(default_data_dir()), help="a folder root with train/ and test/")
     parser.add_argument("--steps", type=int, help=f"batches of {BATCH_SIZE} per variant (default: a whole epoch)")
+    parser.add_argument("--rounds", type=int, default=1, help="times each variant is timed, taking turns (median)")
     args = parser.parse_args()
     training = load_data(args.data, form="folders")["Training"]
     ours = to_dataset(training, BATCH_SIZE, shuffle_seed=42)
@@ -47,13 +57,18 @@ def main() -> None:
         seed=42,
     )
     keras.utils.set_random_seed(0)
-    timings = {
-        "our pipeline, augmented": seconds_to_train(build_fer_net(), ours, args.steps),
-        "image_dataset_from_directory, augmented": seconds_to_train(build_fer_net(), plain, args.steps),
-        "our pipeline, no augmentation": seconds_to_train(build_fer_net(augment=False), ours, args.steps),
+    variants = {
+        "our pipeline, augmented": (compiled(build_fer_net(), ours), ours),
+        "image_dataset_from_directory, augmented": (compiled(build_fer_net(), plain), plain),
+        "our pipeline, no augmentation": (compiled(build_fer_net(augment=False), ours), ours),
     }
+    rounds = {name: [] for name in variants}
+    for _ in range(args.rounds):
+        for name, (model, dataset) in variants.items():
+            rounds[name].append(seconds_to_train(model, dataset, args.steps))
+    timings = {name: statistics.median(seconds) for name, seconds in rounds.items()}
     images = min(len(training), args.steps * BATCH_SIZE) if args.steps else len(training)
-    print(f"fer_net, batch {BATCH_SIZE}, {images:,} Training images per variant ({args.data})")
+    print(f"fer_net, batch {BATCH_SIZE}, {images:,} Training images per variant, median of {args.rounds} ({args.data})")
     for name, seconds in timings.items():
         print(f"{name + ':':42} {seconds:7.1f} s  ({seconds / images * 1e3:.2f} ms/image)")
     ours_seconds, plain_seconds, unaugmented_seconds = timings.values()

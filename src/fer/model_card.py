@@ -10,7 +10,7 @@ from fer.evaluation import evaluate
 from fer.labels import EMOTIONS
 from fer.machine import machine_summary
 from fer.paths import REPO_ROOT
-from fer.report import read_metrics
+from fer.report import PIPELINE_TITLES, read_metrics
 from fer.splits import Splits
 from fer.tta import TTA_MODES
 
@@ -88,7 +88,8 @@ def member_runs(card: dict) -> dict[str, tuple[dict, dict]]:
 def member_description(name: str, config: dict, record: str) -> str:
     if config["model"] == "fer_net":
         return f"`{name}`: fer_net (recipe below), seed {config['seed']}; it takes the central 40x40"
-    return f"`{name}`: the {config['model']} CNN of `{record}/` (its recipe is in the README); it takes the whole 48x48"
+    pipeline = PIPELINE_TITLES[config["model"]]
+    return f"`{name}`: the {pipeline}'s CNN (`{record}/`; its recipe is in the README); it takes the whole 48x48"
 
 
 def training_time(name: str, metrics: dict) -> str:
@@ -124,10 +125,11 @@ def render_model_card(root: Path = PRETRAINED_RUN_DIR) -> str:
     if len(shipped) == 1:
         what = described[0][0].upper() + described[0][1:] + "."
     else:
-        what = f"The average of {len(shipped)} CNNs' probabilities:\n" + "\n".join(f"- {line}." for line in described)
+        what = f"The average of {len(shipped)} CNNs' probabilities:\n\n" + "\n".join(f"- {line}." for line in described)
     fer_net_runs = "\n".join(
-        f"- `{name}`: seed {runs[name][0]['seed']}, {runs[name][0]['epochs']} epochs; the epoch kept, the one with "
-        f"the best PublicTest accuracy, is {runs[name][1]['selected_epoch']}. Record: `{card['members'][name]['record']}/`."
+        f"  - `{name}`: seed {runs[name][0]['seed']}, {runs[name][0]['epochs']} epochs; the epoch kept, the one with "
+        f"the best PublicTest accuracy, is {runs[name][1]['selected_epoch']}. "
+        f"Record: `{card['members'][name]['record']}/`."
         for name in fer_nets
     )
     commands = "\n  ".join(training_command(runs[name][0]) for name in fer_nets)
@@ -173,9 +175,7 @@ PublicTest accuracy ({candidates}{too_large}).
   central 40x40 crop.
 - Adam, learning rate {recipe["learning_rate"]} with {recipe["lr_schedule"]} decay to 0, batch {recipe["batch_size"]},
   label smoothing {recipe["label_smoothing"]}. The runs differ in seed and length:
-
 {fer_net_runs}
-
 - Training commands:
 
   ```
