@@ -2,9 +2,9 @@
 
     python scripts/ship_model.py runs/fer_net runs/fer_net_seed7 --data data/fer2013
 
-The choice, fixed before any PrivateTest figure was seen: of the given fer_net runs and the CSV
-pipeline's CNN (CSV_Based_Model/), alone or with their probabilities averaged, in every
-combination whose file fits in MAX_MODEL_BYTES, the one with the highest PublicTest accuracy.
+The choice, fixed before any PrivateTest figure was seen: of the given fer_net runs and the two
+study pipelines' CNNs (CSV_Based_Model/, Image_Based_Model/), alone or with their probabilities
+averaged, in every combination whose file fits in MAX_MODEL_BYTES, the one with the highest PublicTest accuracy.
 The card's figures come from evaluating the shipped file on the full data, as `fer evaluate` does.
 """
 
@@ -24,7 +24,7 @@ from fer.machine import describe_machine
 from fer.model_card import PRETRAINED_RUN_DIR, card_evaluation, readme_summary, write_model_card
 from fer.model_files import load_model, save_model
 from fer.models import build_ensemble
-from fer.paths import CSV_MODEL_DIR, REPO_ROOT, is_sample
+from fer.paths import CSV_MODEL_DIR, IMAGE_MODEL_DIR, REPO_ROOT, is_sample
 from fer.pretrained import MAX_MODEL_BYTES, PRETRAINED_FILE, load_pretrained, pretrained_path
 from fer.report import read_metrics, write_figures
 from fer.results import update_readme
@@ -37,6 +37,8 @@ RECORD_FILES = (
     "classification_report.txt",
     "model.keras",
 )
+
+STUDY_MODELS = {"csv_cnn": CSV_MODEL_DIR, "image_cnn": IMAGE_MODEL_DIR}
 
 
 def candidate_models(members: dict[str, keras.Model]) -> dict[str, keras.Model]:
@@ -74,13 +76,14 @@ def main() -> int:
     if is_sample(args.data):
         sys.exit("ship_model: a model evaluated on the sample is not shipped; use the full data")
     names = [run_dir.name for run_dir in args.run_dirs]
-    if len(set(names)) < len(names) or "csv_cnn" in names:
-        sys.exit(f"ship_model: the run directories need distinct names other than csv_cnn, not {names}")
+    if len(set(names)) < len(names) or set(names) & set(STUDY_MODELS):
+        sys.exit(f"ship_model: the run directories need distinct names other than {' and '.join(STUDY_MODELS)}")
 
     data = load_data(args.data, form="csv")
     records = {name: PRETRAINED_RUN_DIR / name for name in names}
     members = {name: load_model(run_dir) for name, run_dir in zip(names, args.run_dirs)}
-    records["csv_cnn"], members["csv_cnn"] = CSV_MODEL_DIR, load_model(CSV_MODEL_DIR)
+    for name, record in STUDY_MODELS.items():
+        records[name], members[name] = record, load_model(record)
     for name, member in members.items():
         member.name = name  # an ensemble's members need distinct names
     candidates = candidate_models(members)

@@ -10,7 +10,7 @@ from fer.evaluation import evaluate
 from fer.labels import EMOTIONS
 from fer.machine import machine_summary
 from fer.paths import REPO_ROOT
-from fer.report import PIPELINE_TITLES, read_metrics
+from fer.report import PIPELINE_TITLES, read_metrics, timing
 from fer.splits import Splits
 from fer.tta import TTA_MODES
 
@@ -93,10 +93,11 @@ def member_description(name: str, config: dict, record: str) -> str:
 
 
 def training_time(name: str, metrics: dict) -> str:
-    return (
-        f"{name}: {metrics['train_seconds'] / 60:.1f} min ({metrics.get('timed_epochs', metrics['epochs'])} epochs) "
-        f"on {machine_summary(metrics['machine'])}"
-    )
+    return f"{name}: {timing(metrics)} ({metrics['epochs']} epochs) on {machine_summary(metrics['machine'])}"
+
+
+def fully_timed(metrics: dict) -> bool:
+    return metrics.get("timed_epochs", metrics["epochs"]) == metrics["epochs"]
 
 
 def render_model_card(root: Path = PRETRAINED_RUN_DIR) -> str:
@@ -134,6 +135,7 @@ def render_model_card(root: Path = PRETRAINED_RUN_DIR) -> str:
     )
     commands = "\n  ".join(training_command(runs[name][0]) for name in fer_nets)
     ship_command = f"python scripts/ship_model.py {' '.join(runs[name][0]['run_dir'] for name in fer_nets)}"
+    recorded = "" if all(fully_timed(runs[name][1]) for name in shipped) else "recorded (not every epoch was timed) "
     timings = "\n".join(f"- {training_time(name, runs[name][1])}" for name in shipped)
     return f"""# Model card: the shipped model ({selection["chosen"]})
 
@@ -187,7 +189,7 @@ Training time of the shipped model's networks:
 
 {timings}
 
-That is {single["accuracy"] / hours:.3f} PrivateTest accuracy per hour of training on this machine.
+That is {single["accuracy"] / hours:.3f} PrivateTest accuracy per hour of {recorded}training on this machine.
 
 ## Results on PrivateTest (n = {single["n"]:,})
 
@@ -236,8 +238,7 @@ def readme_summary(root: Path = PRETRAINED_RUN_DIR) -> str:
     runs = member_runs(card)
     shipped = card["selection"]["members"]
     trained = "; ".join(
-        f"{name} in {runs[name][1]['train_seconds'] / 60:.0f} min (epoch {runs[name][1]['selected_epoch']} "
-        f"of {runs[name][1]['epochs']})"
+        f"{name} {timing(runs[name][1])} (epoch {runs[name][1]['selected_epoch']} of {runs[name][1]['epochs']})"
         for name in shipped
     )
     return (
