@@ -11,6 +11,7 @@ from fer.cli import main
 from fer.model_card import MODEL_CARD, PRETRAINED_RUN_DIR, readme_summary, render_model_card
 from fer.paths import REPO_ROOT
 from fer.pretrained import MAX_MODEL_BYTES, pretrained_path
+from fer.report import read_metrics
 
 
 def card_evaluation() -> dict:
@@ -39,7 +40,7 @@ def test_the_readme_summary_is_what_the_code_renders():
 def test_the_cards_member_figures_are_their_training_runs_own():
     card = card_evaluation()
     for name, member in card["members"].items():
-        run_metrics = json.loads((REPO_ROOT / member["record"] / "metrics.json").read_text())["splits"]
+        run_metrics = read_metrics(REPO_ROOT / member["record"])["splits"]
         assert card["selection"]["publictest_accuracy"][name] == run_metrics["PublicTest"]["accuracy"], name
         alone = member["private_test"]
         assert {key: alone[key] for key in run_metrics["PrivateTest"]} == run_metrics["PrivateTest"], name

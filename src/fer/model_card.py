@@ -10,7 +10,7 @@ from fer.evaluation import evaluate
 from fer.labels import EMOTIONS
 from fer.machine import machine_summary
 from fer.paths import REPO_ROOT
-from fer.report import PIPELINE_TITLES, read_metrics, timing
+from fer.report import PIPELINE_TITLES, fully_timed, read_metrics, timing
 from fer.splits import Splits
 from fer.tta import TTA_MODES
 
@@ -94,10 +94,6 @@ def member_description(name: str, config: dict, record: str) -> str:
 
 def training_time(name: str, metrics: dict) -> str:
     return f"{name}: {timing(metrics)} ({metrics['epochs']} epochs) on {machine_summary(metrics['machine'])}"
-
-
-def fully_timed(metrics: dict) -> bool:
-    return metrics.get("timed_epochs", metrics["epochs"]) == metrics["epochs"]
 
 
 def render_model_card(root: Path = PRETRAINED_RUN_DIR) -> str:

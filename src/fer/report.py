@@ -49,9 +49,16 @@ def summary_line(run_dir: str | Path) -> str:
     )
 
 
+def fully_timed(metrics: dict) -> bool:
+    """Whether train_seconds covers every epoch (a resumed run times only the epochs after the restart)."""
+    return metrics.get("timed_epochs", metrics["epochs"]) == metrics["epochs"]
+
+
 def timing(metrics: dict) -> str:
     minutes = metrics["train_seconds"] / 60
-    timed = metrics.get("timed_epochs", metrics["epochs"])
-    if timed == metrics["epochs"]:
+    if fully_timed(metrics):
         return f"trained in {minutes:.1f} min"
-    return f"the last {timed} epochs took {minutes:.1f} min; the run was resumed and its first epochs were not timed"
+    return (
+        f"the last {metrics['timed_epochs']} epochs took {minutes:.1f} min; "
+        "the run was resumed and its first epochs were not timed"
+    )
