@@ -5,7 +5,9 @@
 The choice, fixed before any PrivateTest figure was seen: of the given fer_net runs and the two
 study pipelines' CNNs (CSV_Based_Model/, Image_Based_Model/), alone or with their probabilities
 averaged, in every combination whose file fits in MAX_MODEL_BYTES, the one with the highest PublicTest accuracy.
-The card's figures come from evaluating the shipped file on the full data, as `fer evaluate` does.
+Every network's weights are shipped in float16 (fer.models.with_dtype), so up to four fit; the candidates
+are scored as `fer.load_pretrained()` computes them, in float32 with those weights. The card's figures
+come from evaluating the shipped file on the full data, as `fer evaluate` does.
 """
 
 import argparse
@@ -16,18 +18,20 @@ import tempfile
 from pathlib import Path
 
 import keras
+import numpy as np
 
 from fer.atomic import write_json
 from fer.datasets import load_data
-from fer.evaluation import evaluate
+from fer.evaluation import accuracy, evaluate
 from fer.machine import describe_machine
 from fer.model_card import PRETRAINED_RUN_DIR, card_evaluation, readme_summary, write_model_card
 from fer.model_files import load_model, save_model
-from fer.models import build_ensemble
+from fer.models import build_ensemble, with_dtype
 from fer.paths import CSV_MODEL_DIR, IMAGE_MODEL_DIR, REPO_ROOT, is_sample
 from fer.pretrained import MAX_MODEL_BYTES, PRETRAINED_FILE, load_pretrained, pretrained_path
 from fer.report import read_metrics, write_figures
 from fer.results import update_readme
+from fer.tta import tta_probabilities
 
 RECORD_FILES = (
     "config.json",
@@ -49,6 +53,18 @@ def candidate_models(members: dict[str, keras.Model]) -> dict[str, keras.Model]:
             chosen = [members[name] for name in names]
             candidates[" + ".join(names)] = chosen[0] if size == 1 else build_ensemble(chosen)
     return candidates
+
+
+def publictest_accuracies(members: dict[str, keras.Model], candidates: list[str], data) -> dict[str, float]:
+    """Each candidate's PublicTest accuracy, from its members' probabilities averaged as its Average layer does."""
+    public = data["PublicTest"]
+    probabilities = {
+        name: tta_probabilities(with_dtype(member, "float32"), public.images) for name, member in members.items()
+    }
+    return {
+        name: float(accuracy(public.labels, np.mean([probabilities[m] for m in name.split(" + ")], axis=0).argmax(1)))
+        for name in candidates
+    }
 
 
 def saved_bytes(model: keras.Model) -> int:
@@ -81,21 +97,21 @@ def main() -> int:
 
     data = load_data(args.data, form="csv")
     records = {name: PRETRAINED_RUN_DIR / name for name in names}
-    members = {name: load_model(run_dir) for name, run_dir in zip(names, args.run_dirs)}
+    trained = {name: load_model(run_dir) for name, run_dir in zip(names, args.run_dirs)}
     for name, record in STUDY_MODELS.items():
-        records[name], members[name] = record, load_model(record)
+        records[name], trained[name] = record, load_model(record)
+    members = {name: with_dtype(member, "float16") for name, member in trained.items()}
     for name, member in members.items():
         member.name = name  # an ensemble's members need distinct names
     candidates = candidate_models(members)
     too_large = [name for name, model in candidates.items() if saved_bytes(model) > MAX_MODEL_BYTES]
-    public = {
-        name: evaluate(model, data, ("PublicTest",))["PublicTest"]["accuracy"]
-        for name, model in candidates.items()
-        if name not in too_large
-    }
+    public = publictest_accuracies(members, [name for name in candidates if name not in too_large], data)
     chosen = max(public, key=public.get)
     print(f"PublicTest accuracy: {public}; too large: {too_large}; shipping {chosen}")
     save_model(candidates[chosen], REPO_ROOT.joinpath("src", "fer", *PRETRAINED_FILE))
+    shipped_public = evaluate(load_pretrained(), data, ("PublicTest",))["PublicTest"]["accuracy"]
+    if shipped_public != public[chosen]:
+        sys.exit(f"ship_model: the saved file scores {shipped_public} on PublicTest, not {public[chosen]}")
 
     for name, run_dir in zip(names, args.run_dirs):
         copy_record(run_dir, records[name])
@@ -111,7 +127,7 @@ def main() -> int:
             "record": str(records[name].relative_to(REPO_ROOT)),
             "private_test": evaluate(member, data, ("PrivateTest",), intervals=True)["PrivateTest"],
         }
-        for name, member in members.items()
+        for name, member in trained.items()
     }
     evaluation["machine"] = describe_machine()
     write_json(PRETRAINED_RUN_DIR / "evaluation.json", evaluation)

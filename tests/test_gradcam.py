@@ -35,6 +35,6 @@ def test_the_default_model_looks_at_the_smile_of_a_smiling_face():
     face = predict_photo(photo, default_model())[0]
     crop = crop_face(photo.image.convert("L"), face["box"])[None, ..., None].astype("float32")
     heatmap = grad_cam(default_model(), crop)[0]
-    peak_row = np.unravel_index(np.argmax(heatmap), heatmap.shape)[0]
-    assert peak_row > 26  # the mouth, in the lower half of the crop
-    assert heatmap[28:44].mean() > heatmap[:24].mean()  # fer_net's 10x10 maps spread wider than csv_cnn's 6x6
+    # fer_net's 10x10 maps are broad, so their single peak is not a stable landmark; the means over regions are
+    mouth, eyes_and_forehead = heatmap[30:44, 12:36].mean(), heatmap[:24].mean()
+    assert mouth > 1.3 * eyes_and_forehead

@@ -3,6 +3,8 @@ import numpy as np
 import pytest
 
 import fer
+from fer.model_files import load_model, save_model
+from fer.models import build_ensemble, with_dtype
 from tests.conftest import synthetic_faces
 
 
@@ -76,3 +78,33 @@ def test_saved_models_leave_the_optimizer_state_out(tmp_path):
         loaded.predict(images[..., None], verbose=0), model.predict(images[..., None], verbose=0), atol=1e-6
     )
     assert not list(tmp_path.glob("*.tmp")) and len(list(tmp_path.iterdir())) == 2
+
+
+@pytest.mark.parametrize("name", ["csv_cnn", "fer_net"])
+def test_float16_halves_the_file_and_float32_computes_with_its_weights(name, tmp_path):
+    keras.utils.set_random_seed(0)
+    model = fer.build_model(name)
+    half = with_dtype(model, "float16")
+    assert {variable.dtype for layer in half.layers[:-1] for variable in layer.weights} == {"float16"}
+    assert {variable.dtype for variable in half.layers[-1].weights} == {"float32"}
+    full_file, half_file = save_model(model, tmp_path / "full.keras"), save_model(half, tmp_path / "half.keras")
+    assert half_file.stat().st_size < 0.55 * full_file.stat().st_size
+
+    faces = np.random.default_rng(0).uniform(0, 255, size=(8, 48, 48, 1)).astype("float32")
+    computed_in_float32 = with_dtype(load_model(half_file), "float32")
+    assert {variable.dtype for variable in computed_in_float32.weights} == {"float32"}
+    probabilities = computed_in_float32.predict(faces, verbose=0)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(probabilities, model.predict(faces, verbose=0), atol=5e-3)
+    np.testing.assert_allclose(probabilities, half.predict(faces, verbose=0), atol=5e-3)
+
+
+def test_with_dtype_converts_each_member_of_an_ensemble():
+    members = [fer.build_model("csv_cnn"), fer.build_model("fer_net")]
+    for index, member in enumerate(members):
+        member.name = f"member{index}"
+    half = with_dtype(build_ensemble(members), "float16")
+    assert [layer.name for layer in half.layers if isinstance(layer, keras.Sequential)] == ["member0", "member1"]
+    assert {variable.dtype for variable in half.weights} == {"float16", "float32"}
+    probabilities = half.predict(np.full((2, 48, 48, 1), 100.0, dtype="float32"), verbose=0)
+    assert probabilities.dtype == np.float32

@@ -41,7 +41,12 @@ def test_the_cards_member_figures_are_their_training_runs_own():
     card = card_evaluation()
     for name, member in card["members"].items():
         run_metrics = read_metrics(REPO_ROOT / member["record"])["splits"]
-        assert card["selection"]["publictest_accuracy"][name] == run_metrics["PublicTest"]["accuracy"], name
+        # the selection scores the network with its weights rounded to float16, as shipped: a few images may change
+        selected_with_float16_weights = card["selection"]["publictest_accuracy"][name]
+        assert (
+            abs(selected_with_float16_weights - run_metrics["PublicTest"]["accuracy"])
+            <= 3 / run_metrics["PublicTest"]["n"]
+        ), name
         alone = member["private_test"]
         assert {key: alone[key] for key in run_metrics["PrivateTest"]} == run_metrics["PrivateTest"], name
 

@@ -177,9 +177,9 @@ def predictions_table(records: list[dict]) -> str:
 def run_export(args: argparse.Namespace) -> int:
     from fer.export import export_tflite
     from fer.model_files import load_model
-    from fer.predict import default_model_path
+    from fer.pretrained import load_pretrained
 
-    model = load_model(args.model or default_model_path())
+    model = load_model(args.model) if args.model else load_pretrained()
     print(f"wrote {export_tflite(model, args.output)}")
     return 0
 

@@ -154,7 +154,9 @@ probabilities = model.predict(faces)  # faces: (N, 48, 48, 1) float gray values 
 
 All preprocessing is inside the model; each network scales to 0..1 itself. The file is
 `src/fer/weights/fer_model.keras`: {model_file["parameters"]:,} parameters, {model_file["bytes"] / 1e6:.1f} MB,
-sha256 `{model_file["sha256"][:16]}...`.
+sha256 `{model_file["sha256"][:16]}...`. It stores the weights in float16 (the softmax layers'
+in float32) so that more networks fit in 10 MB; `fer.load_pretrained()` computes in float32 with them.
+The "alone" rows below are each network's own training run, with float32 weights.
 
 ## Data and protocol
 
