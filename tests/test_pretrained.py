@@ -3,12 +3,14 @@
 import hashlib
 import json
 
+import keras
 import numpy as np
 import pytest
 
 import fer
 from fer.cli import main
 from fer.model_card import MODEL_CARD, PRETRAINED_RUN_DIR, readme_summary, render_model_card
+from fer.model_files import load_model
 from fer.paths import REPO_ROOT
 from fer.pretrained import MAX_MODEL_BYTES, pretrained_path
 from fer.report import read_metrics
@@ -25,6 +27,18 @@ def test_load_pretrained_takes_48x48_gray_0_to_255_and_returns_7_probabilities()
     assert probabilities.shape == (5, len(fer.EMOTIONS))
     np.testing.assert_allclose(probabilities.sum(axis=1), 1, atol=1e-5)
     assert pretrained_path().stat().st_size <= MAX_MODEL_BYTES
+
+
+def test_the_shipped_file_stores_float16_weights_that_load_pretrained_computes_in_float32():
+    stored = load_model(pretrained_path())
+    alone = isinstance(stored, keras.Sequential)
+    networks = [stored] if alone else [layer for layer in stored.layers if isinstance(layer, keras.Sequential)]
+    assert networks
+    for network in networks:
+        *body, softmax = network.layers
+        assert {variable.dtype for layer in body for variable in layer.weights} == {"float16"}, network.name
+        assert {variable.dtype for variable in softmax.weights} == {"float32"}, network.name
+    assert {variable.dtype for variable in fer.load_pretrained().weights} == {"float32"}
 
 
 def test_the_model_card_is_what_the_code_renders_for_the_shipped_file():
