@@ -6,18 +6,14 @@ import tensorflow as tf
 from keras import layers
 
 from fer.labels import EMOTIONS, IMAGE_SIZE
+from fer.models import networks
 
 MIN_HEATMAP_SIDE = 6  # the last block's 3x3 maps are too coarse to show where on a face
 
 
 def explained_network(model: keras.Model) -> keras.Sequential:
     """The network Grad-CAM explains: the model itself, or an ensemble's first member (fer_net in the shipped one)."""
-    if isinstance(model, keras.Sequential):
-        return model
-    members = [layer for layer in model.layers if isinstance(layer, keras.Sequential)]
-    if not members:
-        raise ValueError(f"model {model.name!r} is neither a Sequential network nor an ensemble of them")
-    return members[0]
+    return networks(model)[0]
 
 
 def feature_layer(model: keras.Sequential) -> layers.Layer:

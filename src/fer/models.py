@@ -86,6 +86,16 @@ def build_fer_net(
     return model
 
 
+def networks(model: keras.Model) -> list[keras.Sequential]:
+    """The Sequential networks a model is made of: itself, or an ensemble's members in order."""
+    if isinstance(model, keras.Sequential):
+        return [model]
+    members = [layer for layer in model.layers if isinstance(layer, keras.Sequential)]
+    if not members:
+        raise ValueError(f"model {model.name!r} is neither a Sequential network nor an ensemble of them")
+    return members
+
+
 def with_dtype(model: keras.Model, dtype: str) -> keras.Model:
     """A copy of a network, or of an ensemble of networks, whose layers store their weights and compute in dtype.
 
@@ -94,10 +104,7 @@ def with_dtype(model: keras.Model, dtype: str) -> keras.Model:
     it computes at float32 speed with the float16 weights.
     """
     if not isinstance(model, keras.Sequential):
-        members = [layer for layer in model.layers if isinstance(layer, keras.Sequential)]
-        if not members:
-            raise ValueError(f"model {model.name!r} is neither a Sequential network nor an ensemble of them")
-        return build_ensemble([with_dtype(member, dtype) for member in members], name=model.name)
+        return build_ensemble([with_dtype(member, dtype) for member in networks(model)], name=model.name)
     head = model.layers[-1]
 
     def copy_layer(layer: layers.Layer) -> layers.Layer:
