@@ -3,13 +3,13 @@
 import hashlib
 import json
 
+import keras
 import numpy as np
 import pytest
 
 import fer
 from fer.cli import main
 from fer.model_card import MODEL_CARD, PRETRAINED_RUN_DIR, readme_summary, render_model_card
-from fer.model_files import load_model
 from fer.models import networks
 from fer.paths import REPO_ROOT
 from fer.pretrained import MAX_MODEL_BYTES, pretrained_path
@@ -30,7 +30,7 @@ def test_load_pretrained_takes_48x48_gray_0_to_255_and_returns_7_probabilities()
 
 
 def test_the_shipped_file_stores_float16_weights_that_load_pretrained_computes_in_float32():
-    stored = load_model(pretrained_path())
+    stored = keras.saving.load_model(pretrained_path(), compile=False)
     for network in networks(stored):
         *body, softmax = network.layers
         assert {variable.dtype for layer in body for variable in layer.weights} == {"float16"}, network.name

@@ -6,7 +6,6 @@ from pathlib import Path
 import keras
 
 from fer.model_files import load_model
-from fer.models import with_dtype
 
 PRETRAINED_NAME = "the shipped model (MODEL_CARD.md)"
 PRETRAINED_FILE = ("weights", "fer_model.keras")
@@ -24,6 +23,6 @@ def pretrained_path() -> Path:
 def load_pretrained() -> keras.Model:
     """The shipped model: a batch of 48x48x1 gray values 0..255 (float) in, 7 probabilities in FER-2013 order out.
 
-    The file stores its weights in float16 to fit more networks; they compute in float32, which is faster on a CPU.
+    The file stores its weights in float16 to fit more networks; load_model computes in float32 with them.
     """
-    return with_dtype(load_model(pretrained_path()), "float32")
+    return load_model(pretrained_path())
