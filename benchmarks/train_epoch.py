@@ -8,7 +8,7 @@
 3. Our pipeline with the model's augmentation layers removed: what augmentation costs.
 
 The variants take turns, round after round, and each one's fastest round is reported: on this
-shared machine a round sometimes takes 1.7x as long for reasons outside the process, and, as
+shared machine a round sometimes takes much longer for reasons outside the process, and, as
 timeit's documentation advises, the minimum is the figure such noise does not inflate.
 """
 

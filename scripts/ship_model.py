@@ -5,7 +5,7 @@
 The choice, fixed before any PrivateTest figure was seen: of the given fer_net runs and the two
 study pipelines' CNNs (CSV_Based_Model/, Image_Based_Model/), alone or with their probabilities
 averaged, in every combination whose file fits in MAX_MODEL_BYTES, the one with the highest PublicTest accuracy.
-Every network's weights are shipped in float16 (fer.models.with_dtype), so up to four fit; the candidates
+Every network's weights are shipped in float16 (fer.models.with_dtype), so more of them fit; the candidates
 are scored as `fer.load_pretrained()` computes them, in float32 with those weights. The card's figures
 come from evaluating the shipped file on the full data, as `fer evaluate` does.
 """
@@ -109,13 +109,14 @@ def main() -> int:
     chosen = max(public, key=public.get)
     print(f"PublicTest accuracy: {public}; too large: {too_large}; shipping {chosen}")
     save_model(candidates[chosen], REPO_ROOT.joinpath("src", "fer", *PRETRAINED_FILE))
-    shipped_public = evaluate(load_pretrained(), data, ("PublicTest",))["PublicTest"]["accuracy"]
+    shipped = load_pretrained()
+    shipped_public = evaluate(shipped, data, ("PublicTest",))["PublicTest"]["accuracy"]
     if shipped_public != public[chosen]:
         sys.exit(f"ship_model: the saved file scores {shipped_public} on PublicTest, not {public[chosen]}")
 
     for name, run_dir in zip(names, args.run_dirs):
         copy_record(run_dir, records[name])
-    evaluation = card_evaluation(load_pretrained(), data, pretrained_path())
+    evaluation = card_evaluation(shipped, data, pretrained_path())
     evaluation["selection"] = {
         "publictest_accuracy": public,
         "too_large": too_large,
