@@ -2,7 +2,7 @@
 
     python scripts/ship_model.py runs/fer_net runs/fer_net_seed7 --data data/fer2013
 
-The choice, fixed before any PrivateTest figure was seen: of the given fer_net runs and the two
+The rule (its history, with the PrivateTest figures public at each change, is in MODEL_CARD.md): of the given fer_net runs and the two
 study pipelines' CNNs (CSV_Based_Model/, Image_Based_Model/), alone or with their probabilities
 averaged, in every combination whose file fits in MAX_MODEL_BYTES, the one with the highest PublicTest accuracy.
 Every network's weights are shipped in float16 (fer.models.with_dtype), so more of them fit; the candidates

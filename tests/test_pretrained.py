@@ -81,3 +81,32 @@ def test_fer_evaluate_prints_the_model_cards_figures(full_data_dir, tta, capsys)
     for metric in ("accuracy", "macro_f1"):
         assert abs(measured[metric] - card[metric]) <= 2 / card["n"], metric
         np.testing.assert_allclose(measured[f"{metric}_ci95"], card[f"{metric}_ci95"], atol=0.005)
+
+
+def git(*args: str) -> str | None:
+    """git's output in this checkout, or None where there is no history to read (an sdist, a shallow clone)."""
+    import subprocess
+
+    result = subprocess.run(["git", "-C", str(REPO_ROOT), *args], capture_output=True, text=True)
+    return result.stdout if result.returncode == 0 else None
+
+
+def test_the_cards_selection_history_is_the_git_logs():
+    from fer.model_card import read_selection_history
+
+    history = read_selection_history()
+    if git("cat-file", "-e", f"{history[0]['commit']}^{{commit}}") is None:
+        pytest.skip("no git history in this checkout")
+    for step in history:
+        assert git("cat-file", "-e", f"{step['commit']}^{{commit}}") is not None, step["commit"]
+        changed = git("show", "--name-only", "--format=", step["commit"]).split()
+        assert {"scripts/ship_model.py", "Pretrained_Model/evaluation.json"} & set(changed), step["commit"]
+        if step["shipped_in"]:
+            card = git("show", f"{step['shipped_in']}:MODEL_CARD.md")
+            assert f"# Model card: the shipped model ({step['shipped']})" in card
+            assert f"| single crop | {step['shipped_private_test_accuracy']:.4f} [" in card
+    every_shipping = git("log", "--format=%h", "--abbrev=7", "--", "src/fer/weights").split()
+    assert sorted(every_shipping) == sorted({step["shipped_in"] for step in history if step["shipped_in"]})
+    card = json.loads((PRETRAINED_RUN_DIR / "evaluation.json").read_text())
+    assert card["selection"]["chosen"] == history[-1]["shipped"]
+    assert round(card["private_test"]["none"]["accuracy"], 4) == history[-1]["shipped_private_test_accuracy"]
