@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 STAMP = $(VENV)/.installed
 
-.PHONY: reproduce test sample lint clean
+.PHONY: reproduce test test-fast sample lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,10 +14,14 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 reproduce: $(STAMP)
-	$(VENV)/bin/fer reproduce
+	$(VENV)/bin/python -m scripts.reproduce
 
 test: $(STAMP)
 	$(VENV)/bin/pytest
+
+# For development: everything but the tests that train or run the notebooks.
+test-fast: $(STAMP)
+	$(VENV)/bin/pytest -m "not slow"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests scripts

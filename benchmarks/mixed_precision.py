@@ -13,8 +13,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from fer.machine import cpu_flags, describe_machine, machine_summary
-from fer.models import build_fer_net
+from fer.models.architectures import build_fer_net
+from fer.training.machine import cpu_flags, describe_machine, machine_summary
 
 BATCH_SIZE = 128
 

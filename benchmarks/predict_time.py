@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 
 import fer
-from fer.faces import crop_face, detect_faces
-from fer.photos import read_photo
-from fer.predict import default_model
+from fer.inference.faces import crop_face, detect_faces
+from fer.inference.photos import read_photo
+from fer.inference.predict import default_model
 
 REPEATS = 20
 
@@ -38,13 +38,13 @@ def main() -> None:
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", "fer.cli", "predict", str(photo_path)], check=True, capture_output=True)
     command = time.perf_counter() - started
-    call = median_seconds(lambda: fer.predict(photo_path, model))
+    call = median_seconds(lambda: fer.inference.predict(photo_path, model))
     detection = median_seconds(lambda: detect_faces(np.asarray(read_photo(photo_path).image.convert("L"))))
     model_alone = median_seconds(lambda: model(face, training=False))
 
     print(f"photo: {photo_path} ({photo.image.width}x{photo.image.height})")
     print(f"fer predict command (new process, imports, model load): {command * 1000:8.1f} ms")
-    print(f"fer.predict(path), warm, median of {REPEATS}:            {call * 1000:8.1f} ms")
+    print(f"fer.inference.predict(path), warm, median of {REPEATS}:            {call * 1000:8.1f} ms")
     print(f"  read + face detection alone:                          {detection * 1000:8.1f} ms")
     print(f"  model alone on the 48x48 face:                        {model_alone * 1000:8.1f} ms")
     print(f"model share of a warm predict() call: {model_alone / call:.1%}")

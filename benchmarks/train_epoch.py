@@ -17,10 +17,10 @@ import time
 
 import keras
 
-from fer.datasets import load_data, to_dataset
-from fer.labels import EMOTIONS
-from fer.models import build_fer_net
-from fer.paths import default_data_dir
+from fer.data.datasets import load_data, to_dataset
+from fer.data.labels import EMOTIONS
+from fer.data.locations import default_data_dir
+from fer.models.architectures import build_fer_net
 
 BATCH_SIZE = 128
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from fer.labels import EMOTIONS, FOLDER_TO_LABEL, USAGES
+from fer.data.labels import EMOTIONS, FOLDER_TO_LABEL, USAGES
 
 PER_CLASS = {"Training": 30, "PublicTest": 8, "PrivateTest": 8}
 

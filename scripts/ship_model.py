@@ -1,12 +1,13 @@
 """Ship finished fer_net runs: the chosen model into the package, the runs' records into Pretrained_Model/, the card.
 
-    python scripts/ship_model.py runs/fer_net runs/fer_net_seed7 --data data/fer2013
+    python -m scripts.ship_model runs/fer_net runs/fer_net_seed7 --data data/fer2013
 
-The rule (its history, with the PrivateTest figures public at each change, is in MODEL_CARD.md): of the given fer_net runs and the two
-study pipelines' CNNs (CSV_Based_Model/, Image_Based_Model/), alone or with their probabilities
+The rule (its history, with the PrivateTest figures public at each change, is in MODEL_CARD.md):
+of the given fer_net runs and the two study pipelines' CNNs (CSV_Based_Model/, Image_Based_Model/), alone or with
+their probabilities
 averaged, in every combination whose file fits in MAX_MODEL_BYTES, the one with the highest PublicTest accuracy.
-Every network's weights are shipped in float16 (fer.models.with_dtype), so more of them fit; the candidates
-are scored as `fer.load_pretrained()` computes them, in float32 with those weights. The card's figures
+Every network's weights are shipped in float16 (fer.models.architectures.with_dtype), so more of them fit;
+the candidates are scored as `fer.load_pretrained()` computes them, in float32 with those weights. The card's figures
 come from evaluating the shipped file on the full data, as `fer evaluate` does.
 """
 
@@ -21,17 +22,18 @@ import keras
 import numpy as np
 
 from fer.atomic import write_json
-from fer.datasets import load_data
-from fer.evaluation import accuracy, evaluate
-from fer.machine import describe_machine
-from fer.model_card import PRETRAINED_RUN_DIR, card_evaluation, readme_summary, write_model_card
-from fer.model_files import load_model, save_model
-from fer.models import build_ensemble, with_dtype
-from fer.paths import CSV_MODEL_DIR, IMAGE_MODEL_DIR, REPO_ROOT, is_sample
-from fer.pretrained import MAX_MODEL_BYTES, PRETRAINED_FILE, load_pretrained, pretrained_path
-from fer.report import read_metrics, write_figures
-from fer.results import update_readme
-from fer.tta import tta_probabilities
+from fer.data.datasets import load_data
+from fer.data.locations import is_sample
+from fer.evaluation.metrics import accuracy, evaluate
+from fer.evaluation.tta import tta_probabilities
+from fer.models.architectures import build_ensemble, with_dtype
+from fer.models.files import load_model, save_model
+from fer.models.pretrained import MAX_MODEL_BYTES, load_pretrained, pretrained_path
+from fer.training.machine import describe_machine
+from fer.training.records import read_metrics, write_figures
+from scripts.model_card import PRETRAINED_RUN_DIR, card_evaluation, readme_summary, write_model_card
+from scripts.repository import README, REPO_ROOT, SHIPPED_MODEL_FILE, STUDY_RUN_DIRS
+from scripts.results_table import update_readme
 
 RECORD_FILES = (
     "config.json",
@@ -42,7 +44,7 @@ RECORD_FILES = (
     "model.keras",
 )
 
-STUDY_MODELS = {"csv_cnn": CSV_MODEL_DIR, "image_cnn": IMAGE_MODEL_DIR}
+STUDY_MODELS = STUDY_RUN_DIRS
 
 
 def candidate_models(members: dict[str, keras.Model]) -> dict[str, keras.Model]:
@@ -108,7 +110,7 @@ def main() -> int:
     public = publictest_accuracies(members, [name for name in candidates if name not in too_large], data)
     chosen = max(public, key=public.get)
     print(f"PublicTest accuracy: {public}; too large: {too_large}; shipping {chosen}")
-    save_model(candidates[chosen], REPO_ROOT.joinpath("src", "fer", *PRETRAINED_FILE))
+    save_model(candidates[chosen], SHIPPED_MODEL_FILE)
     shipped = load_pretrained()
     shipped_public = evaluate(shipped, data, ("PublicTest",))["PublicTest"]["accuracy"]
     if shipped_public != public[chosen]:
@@ -133,7 +135,7 @@ def main() -> int:
     evaluation["machine"] = describe_machine()
     write_json(PRETRAINED_RUN_DIR / "evaluation.json", evaluation)
     print(f"wrote {write_model_card()}")
-    update_readme(REPO_ROOT / "README.md", readme_summary(), section="pretrained")
+    update_readme(README, readme_summary(), section="pretrained")
     print(readme_summary())
     return 0
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fer.labels import EMOTIONS, USAGES
+from fer.data.labels import EMOTIONS, USAGES
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "fer2013"

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import fer
-from fer import csv_data
+from fer.data import csv_form as csv_data
 from fer.errors import DataError
 from tests.conftest import synthetic_faces, write_csv
 

@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
+from scripts.repository import SAMPLE_DATA_DIR
 
 import fer
 from fer.cli import main
-from fer.export import run_tflite
-from fer.paths import SAMPLE_DATA_DIR
+from fer.models.export import run_tflite
 
 
 @pytest.mark.parametrize("name", ["image_cnn", "fer_net"])

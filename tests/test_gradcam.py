@@ -2,7 +2,7 @@ import keras
 import numpy as np
 
 import fer
-from fer.gradcam import grad_cam, mean_attention_by_emotion
+from fer.inference.gradcam import grad_cam, mean_attention_by_emotion
 from fer.plots import plot_attention_by_emotion
 from tests.conftest import synthetic_faces
 
@@ -27,9 +27,9 @@ def test_grad_cam_heatmaps_and_the_attention_figure(tmp_path):
 def test_the_default_model_looks_at_the_smile_of_a_smiling_face():
     from pathlib import Path
 
-    from fer.faces import crop_face
-    from fer.photos import read_photo
-    from fer.predict import default_model, predict_photo
+    from fer.inference.faces import crop_face
+    from fer.inference.photos import read_photo
+    from fer.inference.predict import default_model, predict_photo
 
     photo = read_photo(Path(__file__).parents[1] / "docs" / "astronaut.jpg")
     face = predict_photo(photo, default_model())[0]

@@ -3,8 +3,8 @@ import pytest
 from PIL import Image
 
 import fer
+from fer.data.labels import EMOTIONS
 from fer.errors import DataError
-from fer.labels import EMOTIONS
 from tests.conftest import synthetic_faces
 
 
@@ -41,7 +41,7 @@ def test_colour_and_other_sizes_are_converted(tiny_folders):
 
 
 def test_second_load_comes_from_the_cache(tiny_folders, monkeypatch):
-    from fer import image_folders
+    from fer.data import image_folders
 
     first = fer.load_image_folders(tiny_folders)
     monkeypatch.setattr(image_folders, "decode_files", lambda root, files: pytest.fail("decoded again"))

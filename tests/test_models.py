@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 import fer
-from fer.model_files import load_model, save_model
-from fer.models import build_ensemble, networks, with_dtype
+from fer.models.architectures import build_ensemble, networks, with_dtype
+from fer.models.files import load_model, save_model
 from tests.conftest import synthetic_faces
 
 
@@ -64,7 +64,7 @@ def test_a_model_with_code_in_a_lambda_layer_is_refused(tmp_path):
 
 
 def test_saved_models_leave_the_optimizer_state_out(tmp_path):
-    from fer.model_files import save_model
+    from fer.models.files import save_model
 
     model = fer.build_model("csv_cnn")
     model.compile(optimizer="adam", loss="categorical_crossentropy")

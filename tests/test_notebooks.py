@@ -2,9 +2,8 @@ import json
 
 import nbformat
 import pytest
-
-from fer.paths import SAMPLE_DATA_DIR
-from fer.reproduce import NOTEBOOK_DIR, NOTEBOOKS, reproduce
+from scripts.repository import SAMPLE_DATA_DIR
+from scripts.reproduce import NOTEBOOK_DIR, NOTEBOOKS, reproduce
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)

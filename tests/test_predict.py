@@ -11,8 +11,8 @@ from PIL import Image
 import fer
 from fer.cli import PREDICT_SOME_FAILED, main
 from fer.errors import DataError
-from fer.photos import read_photo
-from fer.predict import predict
+from fer.inference.photos import read_photo
+from fer.inference.predict import predict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SMILING = REPO_ROOT / "docs" / "astronaut.jpg"  # NASA portrait of Eileen Collins, public domain

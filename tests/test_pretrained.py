@@ -6,14 +6,14 @@ import json
 import keras
 import numpy as np
 import pytest
+from scripts.model_card import MODEL_CARD, PRETRAINED_RUN_DIR, readme_summary, render_model_card
+from scripts.repository import REPO_ROOT
 
 import fer
 from fer.cli import main
-from fer.model_card import MODEL_CARD, PRETRAINED_RUN_DIR, readme_summary, render_model_card
-from fer.models import networks
-from fer.paths import REPO_ROOT
-from fer.pretrained import MAX_MODEL_BYTES, pretrained_path
-from fer.report import read_metrics
+from fer.models.architectures import networks
+from fer.models.pretrained import MAX_MODEL_BYTES, pretrained_path
+from fer.training.records import read_metrics
 
 
 def card_evaluation() -> dict:
@@ -92,7 +92,7 @@ def git(*args: str) -> str | None:
 
 
 def test_the_cards_selection_history_is_the_git_logs():
-    from fer.model_card import read_selection_history
+    from scripts.model_card import read_selection_history
 
     history = read_selection_history()
     if git("cat-file", "-e", f"{history[0]['commit']}^{{commit}}") is None:

@@ -2,8 +2,14 @@ import json
 from pathlib import Path
 
 import pytest
-
-from fer.results import README_END, README_START, results_table, to_markdown, update_readme, write_results_table
+from scripts.results_table import (
+    README_END,
+    README_START,
+    results_table,
+    to_markdown,
+    update_readme,
+    write_results_table,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 COMMITTED_RUNS = [REPO_ROOT / "CSV_Based_Model", REPO_ROOT / "Image_Based_Model"]

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 import fer
-from fer.training import RUN_FILES, is_complete
+from fer.training.loop import RUN_FILES, is_complete
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ def test_train_writes_a_complete_run_directory(finished_run):
 def test_a_finished_run_is_reused_and_a_partial_one_is_not(finished_run, monkeypatch):
     config, run_dir = finished_run
     assert is_complete(run_dir, config.resolved())
-    monkeypatch.setattr("fer.training.load_data", lambda *a, **k: pytest.fail("trained again"))
+    monkeypatch.setattr("fer.training.loop.load_data", lambda *a, **k: pytest.fail("trained again"))
     assert fer.train(config) == run_dir
     (run_dir / "metrics.json").unlink()
     assert not is_complete(run_dir, config.resolved())
@@ -63,7 +63,7 @@ def test_training_without_publictest_images_is_a_clear_error(tmp_path):
 
 
 def test_cosine_schedule_decays_to_zero_and_unknown_schedules_are_refused():
-    from fer.training import learning_rate
+    from fer.training.loop import learning_rate
 
     config = fer.TrainConfig(epochs=3, lr_schedule="cosine").resolved()
     schedule = learning_rate(config, steps_per_epoch=10)
@@ -75,7 +75,7 @@ def test_cosine_schedule_decays_to_zero_and_unknown_schedules_are_refused():
 
 
 def test_a_moved_run_or_an_older_config_file_still_counts_as_the_same_run(tmp_path):
-    from fer.training import same_config
+    from fer.training.loop import same_config
 
     config = fer.TrainConfig(model="csv_cnn", data=str(tmp_path), run_dir=str(tmp_path / "elsewhere")).resolved()
     older = json.loads(json.dumps(config.__dict__))

@@ -2,9 +2,9 @@ import keras
 import numpy as np
 import pytest
 
-from fer.evaluation import evaluate, scores
-from fer.splits import LabeledImages
-from fer.tta import shifted, tta_probabilities, tta_views
+from fer.data.splits import LabeledImages
+from fer.evaluation.metrics import evaluate, scores
+from fer.evaluation.tta import shifted, tta_probabilities, tta_views
 
 
 def numbered_images(count: int = 3) -> np.ndarray:

@@ -1,28 +1,32 @@
-"""Facial emotion recognition on FER-2013: loaders, models, training, evaluation and plots."""
+"""Facial emotion recognition on FER-2013: loaders, models, training, evaluation, inference and plots.
 
-from fer.csv_data import load_csv
-from fer.datasets import load_data
-from fer.errors import DataError
-from fer.evaluation import evaluate
-from fer.image_folders import load_image_folders
-from fer.labels import EMOTIONS
-from fer.model_files import load_model
-from fer.models import build_model
-from fer.predict import predict
-from fer.pretrained import load_pretrained
-from fer.training import TrainConfig, train
+The public names below are imported on first use, so that `import fer` (and `fer --help`) stay fast.
+"""
 
-__all__ = [
-    "EMOTIONS",
-    "DataError",
-    "TrainConfig",
-    "build_model",
-    "evaluate",
-    "load_csv",
-    "load_data",
-    "load_image_folders",
-    "load_model",
-    "load_pretrained",
-    "predict",
-    "train",
-]
+from importlib import import_module
+
+PUBLIC = {
+    "EMOTIONS": "fer.data.labels",
+    "DataError": "fer.errors",
+    "TrainConfig": "fer.training.config",
+    "build_model": "fer.models.architectures",
+    "evaluate": "fer.evaluation.metrics",
+    "load_csv": "fer.data.csv_form",
+    "load_data": "fer.data.datasets",
+    "load_image_folders": "fer.data.image_folders",
+    "load_model": "fer.models.files",
+    "load_pretrained": "fer.models.pretrained",
+    "predict": "fer.inference.predict",
+    "train": "fer.training.loop",
+}
+__all__ = sorted(PUBLIC)
+
+
+def __getattr__(name: str):
+    if name not in PUBLIC:
+        raise AttributeError(f"module 'fer' has no attribute {name!r}")
+    return getattr(import_module(PUBLIC[name]), name)
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *PUBLIC})

@@ -1,8 +1,9 @@
-"""The `fer` command: train, evaluate, reproduce."""
+"""The `fer` command: train, evaluate, predict, export. Each subcommand imports only what it needs."""
 
 import argparse
 import dataclasses
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -19,6 +20,8 @@ STRATEGIES = {
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if not args.verbose:
+        quiet_tensorflow()
     try:
         return args.handler(args)
     except (DataError, FileNotFoundError) as error:
@@ -26,20 +29,37 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+def quiet_tensorflow() -> None:
+    """Keep TensorFlow's C++ and absl start-up lines (CPU features, oneDNN) off stderr; errors still show."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+
+
+def package_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("fer2013-study")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    from fer.models import MODEL_NAMES
-    from fer.paths import default_data_dir
-    from fer.training import LR_SCHEDULES, TrainConfig
-    from fer.tta import TTA_MODES
+    from fer.evaluation import TTA_MODES
+    from fer.models.registry import MODEL_NAMES
+    from fer.training.config import LR_SCHEDULES, TrainConfig
 
     parser = argparse.ArgumentParser(prog="fer", description="Facial emotion recognition on FER-2013.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
+    parser.add_argument("--verbose", action="store_true", help="show TensorFlow's own log lines on stderr")
     commands = parser.add_subparsers(dest="command", required=True)
 
     train = commands.add_parser("train", help="train a model and write a run directory")
     defaults = TrainConfig()
     for field in dataclasses.fields(TrainConfig):
         default = getattr(defaults, field.name)
-        kind = int if field.name in ("epochs", "batch_size", "seed", "max_train_images") else type(default)
+        kind = {"epochs": int, "batch_size": int, "seed": int, "max_train_images": int}.get(field.name)
+        kind = kind or {"learning_rate": float, "label_smoothing": float}.get(field.name, str)
         choices = {"model": MODEL_NAMES, "lr_schedule": LR_SCHEDULES}.get(field.name)
         train.add_argument(
             f"--{field.name.replace('_', '-')}", type=kind, default=default, choices=choices, help=f"default: {default}"
@@ -58,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("evaluate", help="evaluate a model and print its metrics as JSON")
     evaluate.add_argument("--model", help="a .keras file or a run directory (default: the shipped model)")
     evaluate.add_argument(
-        "--data", default=str(default_data_dir()), help="a CSV, a folder root, or a directory holding either"
+        "--data", help="a CSV, a folder root, or a directory holding either (default: $FER_DATA, else ./data/fer2013)"
     )
     evaluate.add_argument("--form", choices=("auto", "csv", "folders"), default="auto")
     evaluate.add_argument(
@@ -85,21 +105,16 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--output", default="fer_model.tflite", help="default: fer_model.tflite")
     export.set_defaults(handler=run_export)
 
-    reproduce = commands.add_parser("reproduce", help="run the notebooks top to bottom")
-    reproduce.add_argument(
-        "--data", default=None, help="default: $FER_DATA, else data/fer2013, else the bundled sample"
-    )
-    reproduce.add_argument(
-        "--quick", action="store_true", help="one epoch on a few images, to check that everything runs"
-    )
-    reproduce.set_defaults(handler=run_reproduce)
     return parser
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from fer.training import TrainConfig, train
+    from fer.training.config import TrainConfig
 
     config = TrainConfig(**{field.name: getattr(args, field.name) for field in dataclasses.fields(TrainConfig)})
+    config.resolved()  # every setting checked before TensorFlow is imported or anything is read or written
+    from fer.training.loop import train
+
     strategy = None
     if STRATEGIES[args.strategy]:
         import tensorflow as tf
@@ -116,29 +131,31 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from fer.datasets import load_data
-    from fer.evaluation import evaluate
-    from fer.model_files import load_model
-    from fer.pretrained import PRETRAINED_NAME, load_pretrained
+    from fer.data.datasets import load_data
+    from fer.data.locations import default_data_dir
+    from fer.evaluation.metrics import evaluate
+    from fer.models.files import load_model
+    from fer.models.pretrained import PRETRAINED_NAME, load_pretrained
 
+    data_dir = Path(args.data) if args.data else default_data_dir()
     model = load_model(args.model) if args.model else load_pretrained()
-    data = load_data(args.data, form=args.form)
+    data = load_data(data_dir, form=args.form)
     splits = tuple(args.split or ["PrivateTest"])
     try:
         results = evaluate(model, data, splits, tta=args.tta, intervals=args.intervals)
     except ValueError as error:
         raise DataError(str(error)) from None
     model_name = str(Path(args.model)) if args.model else PRETRAINED_NAME
-    summary = {"model": model_name, "data": str(Path(args.data)), "tta": args.tta, "splits": results}
+    summary = {"model": model_name, "data": str(data_dir), "tta": args.tta, "splits": results}
     print(json.dumps(summary, indent=2))
     return 0
 
 
 def run_predict(args: argparse.Namespace) -> int:
     """Exit code 0 when every image was read, PREDICT_SOME_FAILED when any could not be (the rest still are)."""
-    from fer.model_files import load_model
-    from fer.photos import expand_image_paths, read_photo
-    from fer.predict import annotate, default_model, predict_photo
+    from fer.inference.photos import expand_image_paths, read_photo
+    from fer.inference.predict import annotate, default_model, predict_photo
+    from fer.models.files import load_model
 
     model = load_model(args.model) if args.model else default_model()
     records = []
@@ -175,19 +192,12 @@ def predictions_table(records: list[dict]) -> str:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from fer.export import export_tflite
-    from fer.model_files import load_model
-    from fer.pretrained import load_pretrained
+    from fer.models.export import export_tflite
+    from fer.models.files import load_model
+    from fer.models.pretrained import load_pretrained
 
     model = load_model(args.model) if args.model else load_pretrained()
     print(f"wrote {export_tflite(model, args.output)}")
-    return 0
-
-
-def run_reproduce(args: argparse.Namespace) -> int:
-    from fer.reproduce import reproduce
-
-    reproduce(data=args.data, quick=args.quick)
     return 0
 
 

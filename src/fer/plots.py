@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from fer.labels import EMOTIONS
+from fer.data.labels import EMOTIONS
 
 
 def plot_confusion_matrix(matrix, path: str | Path | None = None, title: str = "Confusion matrix") -> plt.Figure:

@@ -8,7 +8,7 @@ from pathlib import Path
 import keras
 
 from fer.errors import DataError
-from fer.models import with_dtype
+from fer.models.architectures import with_dtype
 
 
 def load_model(path: str | Path) -> keras.Model:

@@ -5,11 +5,11 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from fer.csv_data import load_csv
+from fer.data.csv_form import load_csv
+from fer.data.image_folders import load_image_folders
+from fer.data.labels import NUM_CLASSES
+from fer.data.splits import LabeledImages, Splits
 from fer.errors import DataError
-from fer.image_folders import load_image_folders
-from fer.labels import NUM_CLASSES
-from fer.splits import LabeledImages, Splits
 
 CSV_NAMES = ("fer2013.csv", "fer2013.csv.gz")
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import keras
 
-from fer.model_files import load_model
+from fer.models.files import load_model
 
 PRETRAINED_NAME = "the shipped model (MODEL_CARD.md)"
 PRETRAINED_FILE = ("weights", "fer_model.keras")
@@ -14,7 +14,7 @@ MAX_MODEL_BYTES = 10_000_000  # the shipped file's limit: it travels inside the 
 
 def pretrained_path() -> Path:
     """Where the installed package keeps the shipped model file."""
-    path = Path(str(resources.files("fer").joinpath(*PRETRAINED_FILE)))
+    path = Path(str(resources.files("fer.models").joinpath(*PRETRAINED_FILE)))
     if not path.is_file():
         raise FileNotFoundError(f"{path}: the shipped model is missing from this installation of fer")
     return path

@@ -1,11 +1,11 @@
-"""The study's two CNNs as Keras Sequential models; all preprocessing is inside the model."""
+"""The networks as Keras Sequential models (all preprocessing inside), their ensembles and dtype copies."""
 
 import keras
 from keras import layers
 
-from fer.labels import IMAGE_SIZE, NUM_CLASSES
+from fer.data.labels import IMAGE_SIZE, NUM_CLASSES
+from fer.models.registry import model_spec
 
-MODEL_NAMES = ("csv_cnn", "image_cnn", "fer_net")
 CROP_SIZE = 40  # fer_net sees 40x40: random shifts in training, the centre at inference
 INPUT_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, 1)
 
@@ -13,16 +13,15 @@ INPUT_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, 1)
 def build_model(
     name: str, input_shape: tuple[int, int, int] = INPUT_SHAPE, num_classes: int = NUM_CLASSES
 ) -> keras.Model:
-    """A model taking gray values 0..255 and returning class probabilities in FER-2013 order.
+    """The registered model called name (fer.models.registry), taking gray values 0..255 and returning
+    class probabilities in FER-2013 order."""
+    builder = globals()[model_spec(name).builder]
+    return builder(name, input_shape, num_classes)
 
-    "csv_cnn": the CSV pipeline's CNN. "image_cnn": the same CNN behind the image
-    pipeline's augmentation (rotation, shift, zoom, horizontal flip; active only in training).
-    "fer_net": the shipped model (issue 3), a deeper CNN sized for training on two CPU cores.
-    """
-    if name not in MODEL_NAMES:
-        raise ValueError(f"unknown model {name!r}; expected one of {', '.join(MODEL_NAMES)}")
-    if name == "fer_net":
-        return build_fer_net(input_shape, num_classes)
+
+def build_study_cnn(name: str, input_shape: tuple[int, int, int] = INPUT_SHAPE, num_classes: int = NUM_CLASSES):
+    """The study's CNN: four conv blocks, dense 256, dropout; "image_cnn" puts the image pipeline's
+    augmentation (rotation, shift, zoom, horizontal flip; active only in training) in front."""
     model = keras.Sequential(name=name)
     model.add(keras.Input(shape=input_shape))
     if name == "image_cnn":
@@ -60,14 +59,17 @@ def add_conv_block(model: keras.Sequential, filters: int, pool: bool = True) -> 
 
 
 def build_fer_net(
-    input_shape: tuple[int, int, int] = INPUT_SHAPE, num_classes: int = NUM_CLASSES, augment: bool = True
+    name: str = "fer_net",
+    input_shape: tuple[int, int, int] = INPUT_SHAPE,
+    num_classes: int = NUM_CLASSES,
+    augment: bool = True,
 ) -> keras.Model:
     """Seven 3x3 convolutions in four stages (32, 64, 128, 256 filters), global average pooling, softmax.
 
     Training sees each face flipped, rotated and shifted (unless augment is off), then the
     central 40x40; inference sees the central 40x40 alone. Cropping to 40 cuts the compute by a third.
     """
-    model = keras.Sequential(name="fer_net")
+    model = keras.Sequential(name=name)
     model.add(keras.Input(shape=input_shape))
     if augment:
         model.add(layers.RandomFlip("horizontal", seed=1337))

@@ -6,11 +6,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from fer.cache import cached_splits, digest_files
+from fer.data.cache import cached_splits, digest_files
+from fer.data.grayscale import to_gray_48
+from fer.data.labels import EMOTIONS, FOLDER_TO_LABEL, USAGES
+from fer.data.splits import Splits, splits_from_arrays
 from fer.errors import DataError, reading_image
-from fer.grayscale import to_gray_48
-from fer.labels import EMOTIONS, FOLDER_TO_LABEL, USAGES
-from fer.splits import Splits, splits_from_arrays
 
 # Files whose name has no Usage prefix take their folder's Usage.
 FOLDER_USAGE = {"train": "Training", "test": "PrivateTest"}

@@ -5,8 +5,8 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from fer.labels import EMOTIONS, IMAGE_SIZE
-from fer.models import networks
+from fer.data.labels import EMOTIONS, IMAGE_SIZE
+from fer.models.architectures import networks
 
 MIN_HEATMAP_SIDE = 6  # the last block's 3x3 maps are too coarse to show where on a face
 

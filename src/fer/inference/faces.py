@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from fer.grayscale import to_gray_48
+from fer.data.grayscale import to_gray_48
 
 # alt2 rather than "default": on frontal faces it finds the same boxes with fewer false alarms.
 CASCADE_FILE = "haarcascade_frontalface_alt2.xml"

@@ -1,15 +1,12 @@
-"""Turn a finished run directory into its figures and printed summary."""
+"""A finished run directory read back: its metrics, a summary line, its figures."""
 
 import json
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 
+from fer.models.registry import model_spec
 from fer.plots import plot_confusion_matrix, plot_history
-
-# What each pipeline's figures are called, as in the study's folders.
-FIGURE_SUFFIX = {"csv_cnn": "csv", "image_cnn": "image", "fer_net": "fer_net"}
-PIPELINE_TITLES = {"csv_cnn": "CSV pipeline", "image_cnn": "Image pipeline", "fer_net": "fer_net (shipped model)"}
 
 
 def read_metrics(run_dir: str | Path) -> dict:
@@ -21,12 +18,13 @@ def write_figures(run_dir: str | Path) -> dict[str, Path]:
     """Write images/confusion_matrix_<suffix>.png and images/accuracy_vs_loss_<suffix>.png in the run directory."""
     run_dir = Path(run_dir)
     metrics = read_metrics(run_dir)
-    suffix = FIGURE_SUFFIX[metrics["model"]]
+    spec = model_spec(metrics["model"])
+    suffix = spec.figure_suffix
     paths = {
         "confusion_matrix": run_dir / "images" / f"confusion_matrix_{suffix}.png",
         "accuracy_vs_loss": run_dir / "images" / f"accuracy_vs_loss_{suffix}.png",
     }
-    name = PIPELINE_TITLES[metrics["model"]]
+    name = spec.title
     figures = [
         plot_confusion_matrix(
             metrics["splits"]["PrivateTest"]["confusion_matrix"], paths["confusion_matrix"], f"{name}, PrivateTest"

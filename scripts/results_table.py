@@ -6,14 +6,10 @@ from pathlib import Path
 import pandas as pd
 
 from fer.atomic import write_text
-from fer.labels import EMOTIONS
-from fer.report import PIPELINE_TITLES, read_metrics
+from fer.data.labels import EMOTIONS
+from fer.models.registry import model_spec
+from fer.training.records import read_metrics
 
-# The original study's reported figures (cited, not measured here).
-STUDY_RESULTS = {
-    "csv_cnn": {"accuracy": 0.59, "macro_f1": 0.52, "weighted_f1": 0.58},
-    "image_cnn": {"accuracy": 0.59, "macro_f1": 0.51, "weighted_f1": 0.57},
-}
 README_START, README_END = "<!-- results-table:start -->", "<!-- results-table:end -->"  # see update_readme
 
 
@@ -22,12 +18,12 @@ def results_table(run_dirs: list[str | Path], split: str = "PrivateTest") -> pd.
     rows = []
     for run_dir in run_dirs:
         metrics = read_metrics(run_dir)
-        model = metrics["model"]
+        spec = model_spec(metrics["model"])
         measured = metrics["splits"][split]
-        rows.append({"pipeline": PIPELINE_TITLES[model], "source": "study (reported)", **STUDY_RESULTS[model]})
+        rows.append({"pipeline": spec.title, "source": "study (reported)", **spec.reported})
         rows.append(
             {
-                "pipeline": PIPELINE_TITLES[model],
+                "pipeline": spec.title,
                 "source": f"this repository ({split})" + (", SAMPLE data" if metrics["data_is_sample"] else ""),
                 "accuracy": measured["accuracy"],
                 "macro_f1": measured["macro_f1"],

@@ -3,7 +3,8 @@
 import keras
 import numpy as np
 
-TTA_MODES = ("none", "flip", "ten-crop")
+from fer.evaluation import TTA_MODES
+
 CROP_SHIFT = 4  # (48 - 40) / 2: shifting by this much moves a centre 40x40 crop onto a corner crop
 
 

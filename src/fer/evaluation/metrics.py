@@ -6,9 +6,9 @@ import pandas as pd
 from scipy.stats import bootstrap
 from sklearn.metrics import accuracy_score, classification_report, confusion_matrix, f1_score
 
-from fer.labels import EMOTIONS
-from fer.splits import LabeledImages, Splits
-from fer.tta import tta_probabilities
+from fer.data.labels import EMOTIONS
+from fer.data.splits import LabeledImages, Splits
+from fer.evaluation.tta import tta_probabilities
 
 REPORT_SPLITS = ("PrivateTest", "PublicTest+PrivateTest")
 BOOTSTRAP_RESAMPLES = 1000
@@ -84,7 +84,7 @@ def evaluate(
 ) -> dict[str, dict]:
     """Metrics of model on each named split (a Usage, or "PublicTest+PrivateTest").
 
-    tta: "none" (single crop), "flip" or "ten-crop" (see fer.tta). intervals: add 95% bootstrap intervals.
+    tta: "none" (single crop), "flip" or "ten-crop" (see fer.evaluation.tta). intervals: add 95% bootstrap intervals.
     """
     available = {**data, **report_splits(data)}
     results = {}

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fer.cache import cached_splits, digest_files
+from fer.data.cache import cached_splits, digest_files
+from fer.data.labels import IMAGE_SIZE, NUM_CLASSES, PIXELS_PER_IMAGE, USAGES
+from fer.data.splits import Splits, splits_from_arrays
 from fer.errors import DataError
-from fer.labels import IMAGE_SIZE, NUM_CLASSES, PIXELS_PER_IMAGE, USAGES
-from fer.splits import Splits, splits_from_arrays
 
 REQUIRED_COLUMNS = ("emotion", "pixels", "Usage")
 FIRST_DATA_LINE = 2  # line 1 is the header

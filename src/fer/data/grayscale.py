@@ -3,7 +3,7 @@
 import numpy as np
 from PIL import Image
 
-from fer.labels import IMAGE_SIZE
+from fer.data.labels import IMAGE_SIZE
 
 
 def to_gray_48(image: Image.Image) -> np.ndarray:

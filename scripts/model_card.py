@@ -6,18 +6,16 @@ from pathlib import Path
 
 import keras
 
-from fer.evaluation import evaluate
-from fer.labels import EMOTIONS
-from fer.machine import machine_summary
-from fer.paths import REPO_ROOT
-from fer.pretrained import MAX_MODEL_BYTES
-from fer.report import PIPELINE_TITLES, fully_timed, read_metrics, timing
-from fer.splits import Splits
-from fer.tta import TTA_MODES
+from fer.data.labels import EMOTIONS
+from fer.data.splits import Splits
+from fer.evaluation.metrics import evaluate
+from fer.evaluation.tta import TTA_MODES
+from fer.models.pretrained import MAX_MODEL_BYTES
+from fer.models.registry import model_spec
+from fer.training.machine import machine_summary
+from fer.training.records import fully_timed, read_metrics, timing
+from scripts.repository import MODEL_CARD, PRETRAINED_RUN_DIR, REPO_ROOT, SHIPPED_MODEL_FILE
 
-# evaluation.json, and a subfolder with the training record of each fer_net run shipped from
-PRETRAINED_RUN_DIR = REPO_ROOT / "Pretrained_Model"
-MODEL_CARD = REPO_ROOT / "MODEL_CARD.md"
 TTA_TITLES = {"none": "single crop", "flip": "+ horizontal flip", "ten-crop": "ten-crop (5 crops x flip)"}
 
 
@@ -110,7 +108,7 @@ def member_runs(card: dict) -> dict[str, tuple[dict, dict]]:
 def member_description(name: str, config: dict, record: str) -> str:
     if config["model"] == "fer_net":
         return f"`{name}`: fer_net (recipe below), seed {config['seed']}; it takes the central 40x40"
-    pipeline = PIPELINE_TITLES[config["model"]]
+    pipeline = model_spec(config["model"]).title
     return f"`{name}`: the {pipeline}'s CNN (`{record}/`; its recipe is in the README); it takes the whole 48x48"
 
 
@@ -138,6 +136,7 @@ def render_model_card(root: Path = PRETRAINED_RUN_DIR) -> str:
     per_class[-1] += " |"
     history = selection_history_rows(read_selection_history(root))
     max_megabytes = MAX_MODEL_BYTES / 1e6
+    shipped_file = SHIPPED_MODEL_FILE.relative_to(REPO_ROOT)
     weakest = min(EMOTIONS, key=lambda name: single["per_class"][name]["f1-score"])
     rarest = min(EMOTIONS, key=lambda name: card["training_counts"][name])
     candidates = ", ".join(f"{name} {accuracy:.4f}" for name, accuracy in selection["publictest_accuracy"].items())
@@ -154,7 +153,7 @@ def render_model_card(root: Path = PRETRAINED_RUN_DIR) -> str:
         for name in fer_nets
     )
     commands = "\n  ".join(training_command(runs[name][0]) for name in fer_nets)
-    ship_command = f"python scripts/ship_model.py {' '.join(runs[name][0]['run_dir'] for name in fer_nets)}"
+    ship_command = f"python -m scripts.ship_model {' '.join(runs[name][0]['run_dir'] for name in fer_nets)}"
     recorded = "" if all(fully_timed(runs[name][1]) for name in shipped) else "recorded (not every epoch was timed) "
     timings = "\n".join(f"- {training_time(name, runs[name][1])}" for name in shipped)
     return f"""# Model card: the shipped model ({selection["chosen"]})
@@ -177,7 +176,7 @@ probabilities = model.predict(faces)  # faces: (N, 48, 48, 1) float gray values 
 {what}
 
 All preprocessing is inside the model; each network scales to 0..1 itself. The file is
-`src/fer/weights/fer_model.keras`: {model_file["parameters"]:,} parameters, {model_file["bytes"] / 1e6:.1f} MB,
+`{shipped_file}`: {model_file["parameters"]:,} parameters, {model_file["bytes"] / 1e6:.1f} MB,
 sha256 `{model_file["sha256"][:16]}...`. It stores the weights in float16 (the softmax layers'
 in float32) so that more networks fit in {max_megabytes:g} MB; `fer.load_pretrained()` computes in float32 with them.
 The "alone" rows below are each network's own training run, with float32 weights.
@@ -249,7 +248,7 @@ history of every epoch is in its record's `history.csv`.
   {rarest.capitalize()} has the fewest training images ({card["training_counts"][rarest]:,}); {weakest} has
   the lowest F1 ({single["per_class"][weakest]["f1-score"]:.3f}).
 - On photos, `fer predict` finds faces with OpenCV's Haar cascade, which misses turned and small
-  faces; the model sees only what the detector crops. Grad-CAM (`fer.gradcam`) explains the
+  faces; the model sees only what the detector crops. Grad-CAM (`fer.inference.gradcam`) explains the
   first network ({shipped[0]}).
 - An expression is not an emotion. Do not use this model for decisions about people.
 """

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from fer.atomic import atomic_file
-from fer.labels import USAGES
-from fer.splits import LabeledImages, Splits
+from fer.data.labels import USAGES
+from fer.data.splits import LabeledImages, Splits
 
 CACHE_FORMAT_VERSION = "1"
 

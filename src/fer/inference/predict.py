@@ -7,10 +7,10 @@ import keras
 import numpy as np
 from PIL import Image, ImageDraw
 
-from fer.faces import crop_face, detect_faces
-from fer.labels import EMOTIONS
-from fer.photos import Photo, read_photo
-from fer.pretrained import load_pretrained, pretrained_path
+from fer.data.labels import EMOTIONS
+from fer.inference.faces import crop_face, detect_faces
+from fer.inference.photos import Photo, read_photo
+from fer.models.pretrained import load_pretrained, pretrained_path
 
 
 def default_model_path() -> Path:

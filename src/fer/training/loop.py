@@ -4,7 +4,6 @@ import dataclasses
 import json
 import shutil
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import keras
@@ -12,18 +11,17 @@ import pandas as pd
 import tensorflow as tf
 
 from fer.atomic import write_json, write_text
-from fer.datasets import load_data, subsample, to_dataset, validation_dataset
+from fer.data.datasets import load_data, subsample, to_dataset, validation_dataset
+from fer.data.labels import EMOTIONS
+from fer.data.locations import is_sample
 from fer.errors import DataError
-from fer.evaluation import classification_report_text, evaluate, predictions_frame
-from fer.labels import EMOTIONS
-from fer.machine import describe_machine
-from fer.model_files import load_model, save_model
-from fer.models import build_model
-from fer.paths import REPO_ROOT, is_sample
+from fer.evaluation.metrics import classification_report_text, evaluate, predictions_frame
+from fer.models.architectures import build_model
+from fer.models.files import load_model, save_model
+from fer.models.registry import model_spec
+from fer.training.config import TrainConfig, read_config
+from fer.training.machine import describe_machine
 
-STUDY_EPOCHS = {"csv_cnn": 15, "image_cnn": 30, "fer_net": 28}
-DATA_FORM = {"csv_cnn": "csv", "image_cnn": "folders", "fer_net": "csv"}
-LR_SCHEDULES = ("constant", "cosine")
 RUN_FILES = (
     "config.json",
     "history.csv",
@@ -32,43 +30,7 @@ RUN_FILES = (
     "predictions.csv",
     "classification_report.txt",
 )
-
-
-@dataclass
-class TrainConfig:
-    """Everything a run depends on; saved as config.json in the run directory."""
-
-    model: str = "csv_cnn"  # "csv_cnn" (reads the CSV form) or "image_cnn" (reads the folders)
-    data: str = "data/sample"  # a CSV, a folder root, or a directory holding either
-    run_dir: str = "runs/csv_cnn"
-    epochs: int | None = None  # None: the study's (15 for csv_cnn, 30 for image_cnn)
-    batch_size: int = 64
-    learning_rate: float = 1e-3
-    lr_schedule: str = "constant"  # "constant", or "cosine": decays to 0 over the run
-    label_smoothing: float = 0.0
-    seed: int = 42
-    max_train_images: int | None = None  # a random subset, for quick runs
-
-    def resolved(self) -> "TrainConfig":
-        """A copy with defaults filled in and paths made absolute."""
-        epochs = self.epochs if self.epochs is not None else STUDY_EPOCHS.get(self.model, 15)
-        return dataclasses.replace(self, epochs=epochs, data=portable(self.data), run_dir=portable(self.run_dir))
-
-
-def portable(path: str) -> str:
-    """The path relative to the repository when it lies inside it, else absolute."""
-    absolute = Path(path).resolve()
-    return str(absolute.relative_to(REPO_ROOT)) if absolute.is_relative_to(REPO_ROOT) else str(absolute)
-
-
-def same_config(run_dir: Path, config: TrainConfig) -> bool:
-    """Whether run_dir's config.json trains exactly as this config (wherever the run directory now lies)."""
-    saved = run_dir / "config.json"
-    if not saved.is_file():
-        return False
-    known = {field.name for field in dataclasses.fields(TrainConfig)}
-    saved_config = TrainConfig(**{key: value for key, value in json.loads(saved.read_text()).items() if key in known})
-    return dataclasses.replace(saved_config, run_dir=config.run_dir) == config
+PARTIAL_FILES = ("best_checkpoint.keras", "training_log.csv", "training_clock.json")
 
 
 def is_complete(run_dir: Path, config: TrainConfig) -> bool:
@@ -76,9 +38,23 @@ def is_complete(run_dir: Path, config: TrainConfig) -> bool:
     return all((run_dir / name).is_file() for name in RUN_FILES) and same_config(run_dir, config)
 
 
-def clear_partial_run(run_dir: Path) -> None:
+def same_config(run_dir: Path, config: TrainConfig) -> bool:
+    """Whether run_dir's config.json trains exactly as this config (wherever the run directory now lies)."""
+    saved = read_config(run_dir)
+    return saved is not None and dataclasses.replace(saved, run_dir=config.run_dir) == config
+
+
+def holds_another_run(run_dir: Path, config: TrainConfig) -> bool:
+    """Whether run_dir holds files of a run (finished or not) made with a different config."""
+    if not run_dir.exists():
+        return False
+    present = [name for name in (*RUN_FILES, *PARTIAL_FILES, "backup") if (run_dir / name).exists()]
+    return bool(present) and not same_config(run_dir, config)
+
+
+def clear_run(run_dir: Path) -> None:
     shutil.rmtree(run_dir / "backup", ignore_errors=True)
-    for name in ("best_checkpoint.keras", "training_log.csv", "training_clock.json"):
+    for name in (*PARTIAL_FILES, *RUN_FILES):
         (run_dir / name).unlink(missing_ok=True)
 
 
@@ -90,18 +66,25 @@ def train(config: TrainConfig, overwrite: bool = False, strategy: tf.distribute.
     MirroredStrategy over several GPUs) to train under; by default the current one.
     """
     config = config.resolved()
-    run_dir = REPO_ROOT / config.run_dir
+    run_dir = Path(config.run_dir)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise DataError(f"{run_dir}: the run directory is a file")
     if not overwrite and is_complete(run_dir, config):
         print(f"Reusing the finished run in {run_dir} (same config); pass overwrite=True to train again.")
         return run_dir
-    data = load_data(REPO_ROOT / config.data, form=DATA_FORM.get(config.model, "auto"))
+    if not overwrite and holds_another_run(run_dir, config):
+        raise DataError(
+            f"{run_dir} holds a run with a different config.json; choose another --run-dir, "
+            "or pass --overwrite to replace it"
+        )
+    data = load_data(config.data, form=model_spec(config.model).data_form)
     for usage in ("Training", "PublicTest", "PrivateTest"):
         if len(data[usage]) == 0:
             raise DataError(f"{config.data}: no {usage} images; training needs Training, PublicTest and PrivateTest")
     run_dir.mkdir(parents=True, exist_ok=True)
-    if overwrite or not same_config(run_dir, config):
-        clear_partial_run(run_dir)  # a killed run resumes only under the same config
-    for name in RUN_FILES:
+    if overwrite:
+        clear_run(run_dir)
+    for name in RUN_FILES:  # the same config, not finished: only its partial files (to resume from) are kept
         (run_dir / name).unlink(missing_ok=True)
     write_json(run_dir / "config.json", dataclasses.asdict(config))
 
@@ -149,11 +132,9 @@ def train(config: TrainConfig, overwrite: bool = False, strategy: tf.distribute.
 
 def learning_rate(config: TrainConfig, steps_per_epoch: int) -> float | keras.optimizers.schedules.LearningRateSchedule:
     """The configured learning rate: constant, or cosine-decayed to 0 over all training steps."""
-    if config.lr_schedule == "constant":
-        return config.learning_rate
     if config.lr_schedule == "cosine":
         return keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=config.epochs * steps_per_epoch)
-    raise ValueError(f"unknown lr_schedule {config.lr_schedule!r}; expected one of {', '.join(LR_SCHEDULES)}")
+    return config.learning_rate
 
 
 class EpochClock(keras.callbacks.Callback):
@@ -195,7 +176,7 @@ def write_results(run_dir, model, data, config, history, best_epoch, clock_state
     metrics = {
         "model": config.model,
         "data": config.data,
-        "data_is_sample": is_sample(REPO_ROOT / config.data),
+        "data_is_sample": is_sample(config.data),
         "epochs": config.epochs,
         "selected_epoch": int(history.loc[best_epoch, "epoch"]) + 1,
         "selected_on": "PublicTest accuracy",

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fer.labels import EMOTIONS, USAGES
+from fer.data.labels import EMOTIONS, USAGES
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,72 @@
+"""Run the notebooks top to bottom with papermill: the whole study, its figures and its table.
+
+    python scripts/reproduce.py [--data DIR] [--quick]      (make reproduce)
+"""
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import papermill
+
+from fer.data.locations import is_sample
+from scripts.repository import FULL_DATA_DIR, NOTEBOOK_DIR, REPO_ROOT, SAMPLE_DATA_DIR, output_root
+
+NOTEBOOKS = ("csv_pipeline.ipynb", "image_pipeline.ipynb", "comparison.ipynb", "real_photos.ipynb")
+
+
+def describe_data(data_dir: Path) -> str:
+    """A sentence saying which data a run uses."""
+    if is_sample(data_dir):
+        return f"Using the bundled SAMPLE ({data_dir}): a check that everything runs; its numbers mean nothing."
+    return f"Using the full FER-2013 at {data_dir}."
+
+
+def reproduce(
+    data: str | Path | None = None,
+    quick: bool = False,
+    output: str | Path | None = None,
+    notebooks: tuple[str, ...] = NOTEBOOKS,
+) -> Path:
+    """Execute the notebooks; in place on the full data, else into outputs/ (or output). Returns the output root."""
+    data_dir = Path(data).resolve() if data else checkout_data_dir()
+    root = Path(output).resolve() if output else output_root(data_dir, quick)
+    executed_dir = NOTEBOOK_DIR if root == REPO_ROOT else root / "notebooks"
+    executed_dir.mkdir(parents=True, exist_ok=True)
+    print(describe_data(data_dir) + f" Outputs go to {root}.", flush=True)
+    # Paths relative to the notebooks' folder, so the committed notebooks name no folder of this machine.
+    parameters = {"data_dir": relative(data_dir), "output_root": relative(root), "quick": quick}
+    for name in notebooks:
+        print(f"Running notebooks/{name} ...", flush=True)
+        papermill.execute_notebook(
+            NOTEBOOK_DIR / name, executed_dir / name, parameters=parameters, cwd=str(NOTEBOOK_DIR), progress_bar=False
+        )
+    print(f"Done. Executed notebooks are in {executed_dir}.")
+    return root
+
+
+def checkout_data_dir() -> Path:
+    """$FER_DATA, else the checkout's data/fer2013 when the full data is there, else its bundled sample."""
+    if "FER_DATA" in os.environ:
+        return Path(os.environ["FER_DATA"]).resolve()
+    if any(FULL_DATA_DIR.glob("fer2013.csv*")) or (FULL_DATA_DIR / "train").is_dir():
+        return FULL_DATA_DIR
+    return SAMPLE_DATA_DIR
+
+
+def relative(path: Path) -> str:
+    return os.path.relpath(path, NOTEBOOK_DIR)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Run the notebooks top to bottom.")
+    parser.add_argument("--data", help="default: $FER_DATA, else data/fer2013, else the bundled sample")
+    parser.add_argument("--quick", action="store_true", help="one epoch on a few images, to check that all runs")
+    args = parser.parse_args(argv)
+    reproduce(data=args.data, quick=args.quick)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Training a registered model into a run directory, and reading finished runs back."""

@@ -1,0 +1,68 @@
+"""A training run's settings, checked before anything is read or written; saved as config.json."""
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from fer.data.locations import default_data_dir
+from fer.errors import DataError
+from fer.models.registry import MODEL_NAMES, model_spec
+
+LR_SCHEDULES = ("constant", "cosine")
+
+
+@dataclass
+class TrainConfig:
+    """Everything a run depends on; paths are relative to the current directory unless absolute."""
+
+    model: str = "csv_cnn"  # a name in fer.models.registry
+    data: str | None = None  # a CSV, a folder root, or a directory holding either; None: default_data_dir()
+    run_dir: str | None = None  # None: runs/<model>
+    epochs: int | None = None  # None: the model's registered default (the study's for its pipelines)
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    lr_schedule: str = "constant"  # "constant", or "cosine": decays to 0 over the run
+    label_smoothing: float = 0.0
+    seed: int = 42
+    max_train_images: int | None = None  # a random subset, for quick runs
+
+    def resolved(self) -> "TrainConfig":
+        """A checked copy with defaults filled in and paths made portable; DataError on a bad setting."""
+        check(self)
+        epochs = self.epochs if self.epochs is not None else model_spec(self.model).epochs
+        run_dir = self.run_dir if self.run_dir is not None else f"runs/{self.model}"
+        data = self.data if self.data is not None else str(default_data_dir())
+        return dataclasses.replace(self, epochs=epochs, data=portable(data), run_dir=portable(run_dir))
+
+
+def check(config: TrainConfig) -> None:
+    if config.model not in MODEL_NAMES:
+        raise DataError(f"unknown model {config.model!r}; expected one of {', '.join(MODEL_NAMES)}")
+    if config.lr_schedule not in LR_SCHEDULES:
+        raise DataError(f"unknown lr_schedule {config.lr_schedule!r}; expected one of {', '.join(LR_SCHEDULES)}")
+    for name in ("epochs", "batch_size", "max_train_images"):
+        value = getattr(config, name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise DataError(f"{name} must be a positive whole number, not {value!r}")
+    if not config.learning_rate > 0:
+        raise DataError(f"learning_rate must be positive, not {config.learning_rate!r}")
+    if not 0 <= config.label_smoothing < 1:
+        raise DataError(f"label_smoothing must be in [0, 1), not {config.label_smoothing!r}")
+
+
+def portable(path: str) -> str:
+    """The path relative to the current directory when it lies inside it, else absolute."""
+    absolute, here = Path(path).resolve(), Path.cwd().resolve()
+    return str(absolute.relative_to(here)) if absolute.is_relative_to(here) else str(absolute)
+
+
+def read_config(run_dir: Path) -> TrainConfig | None:
+    """The config.json saved in run_dir (fields this version does not know are left out), or None."""
+    saved = run_dir / "config.json"
+    try:
+        values = json.loads(saved.read_text())
+    except (OSError, ValueError):
+        return None
+    known = {field.name for field in dataclasses.fields(TrainConfig)}
+    return TrainConfig(**{key: value for key, value in values.items() if key in known})

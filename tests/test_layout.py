@@ -1,0 +1,43 @@
+"""The README's map names every module, and the package knows nothing of the repository around it."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = REPO_ROOT / "src" / "fer"
+# What only a checkout has: naming it in the package would tie an installed wheel to a folder it lacks.
+REPOSITORY_LAYOUT = re.compile(
+    r"__file__|parents\[|REPO_ROOT|CSV_Based_Model|Image_Based_Model|Pretrained_Model|notebooks/|scripts[./]"
+)
+
+
+def readme_tree() -> str:
+    text = (REPO_ROOT / "README.md").read_text()
+    return text[text.index("src/fer/\n├──") : text.index("Repository tooling")]
+
+
+@pytest.mark.parametrize("module", sorted(PACKAGE.rglob("*.py")), ids=lambda path: str(path.relative_to(PACKAGE)))
+def test_the_readme_map_lists_every_module_of_the_package(module):
+    tree = readme_tree()
+    if module.parent != PACKAGE:
+        subpackage = tree[tree.index(f"── {module.parent.name}/") :]
+        tree = subpackage[: subpackage.find("\n├── ", 1) if "\n├── " in subpackage[1:] else len(subpackage)]
+    assert module.name in tree or module.name == "__init__.py" and module.parent != PACKAGE
+
+
+def test_the_readme_names_every_script():
+    tooling = (REPO_ROOT / "README.md").read_text().split("Repository tooling", 1)[1]
+    for script in sorted((REPO_ROOT / "scripts").glob("*.py")):
+        assert script.name == "__init__.py" or f"`{script.name}`" in tooling, script.name
+
+
+def test_no_module_of_the_package_refers_to_the_repository_layout():
+    offenders = [
+        f"{path.relative_to(PACKAGE)}:{number}: {line.strip()}"
+        for path in PACKAGE.rglob("*.py")
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if REPOSITORY_LAYOUT.search(line)
+    ]
+    assert not offenders
