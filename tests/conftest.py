@@ -13,6 +13,7 @@ from fer.data.labels import EMOTIONS, USAGES
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "fer2013"
+SAMPLE_DATA_DIR = REPO_ROOT / "data" / "sample"
 
 
 @pytest.fixture(autouse=True)

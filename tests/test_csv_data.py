@@ -107,10 +107,6 @@ def test_missing_file_is_an_error(tmp_path):
         fer.load_csv(tmp_path / "nowhere.csv")
 
 
-def test_errors_are_value_errors():
-    assert issubclass(DataError, ValueError)
-
-
 def test_a_bad_row_does_not_poison_the_cache(tiny_csv):
     good = tiny_csv.read_text()
     corrupt(tiny_csv, 3, "emotion", "9")
@@ -123,3 +119,95 @@ def test_a_bad_row_does_not_poison_the_cache(tiny_csv):
 def test_write_csv_helper_round_trips(tmp_path):
     path = write_csv(tmp_path / "x.csv", *synthetic_faces(14))
     assert sum(len(split) for split in fer.load_csv(path).values()) == 14
+
+
+def faces_csv(path, rows: list[str]):
+    path.write_text("emotion,pixels,Usage\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def row(pixels: list[str], label: int = 3, usage: str = "Training") -> str:
+    return f"{label},{' '.join(pixels)},{usage}"
+
+
+def test_a_short_row_and_a_long_row_are_not_recut_into_two_faces(tmp_path):
+    full = [str(value % 256) for value in range(48 * 48)]
+    path = faces_csv(tmp_path / "fer2013.csv", [row(full), row(full[:-1]), row(full + ["9"]), row(full)])
+    with pytest.raises(DataError, match=r"fer2013.csv, line 3: 2303 pixel values, expected 2304"):
+        fer.load_csv(path)
+
+
+@pytest.mark.parametrize("value", ["4294967301", "4294967296", "18446744073709551621", "99999999999999999999999"])
+def test_a_value_past_the_integer_range_is_not_wrapped_into_0_to_255(tmp_path, value):
+    pixels = ["1"] * (48 * 48)
+    pixels[10] = value
+    path = faces_csv(tmp_path / "fer2013.csv", [row(["2"] * (48 * 48)), row(pixels)])
+    with pytest.raises(DataError, match=r"line 3: pixel value \d+ is outside 0..255 \(pixel 11\)"):
+        fer.load_csv(path)
+
+
+def test_error_lines_are_the_files_own_lines_after_blank_lines(tmp_path):
+    good = row(["5"] * (48 * 48))
+    path = tmp_path / "fer2013.csv"
+    path.write_text(f"emotion,pixels,Usage\n\n{good}\n   \n\n{good}\n{row(['5'] * (48 * 48), label=9)}\n")
+    with pytest.raises(DataError, match=r"fer2013.csv, line 7: emotion '9' is not a label"):
+        fer.load_csv(path)
+
+
+def test_the_first_bad_line_is_named_whichever_column_is_wrong(tmp_path):
+    pixels = ["5"] * (48 * 48)
+    path = faces_csv(tmp_path / "fer2013.csv", [row(pixels), row(pixels[:-1]), row(pixels, usage="Test")])
+    with pytest.raises(DataError, match=r"line 3: 2303 pixel values"):
+        fer.load_csv(path)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda path: path.write_bytes(b""),
+        lambda path: path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2]),
+        lambda path: path.write_bytes(path.read_bytes()[:100] + bytes(50) + path.read_bytes()[150:]),
+        lambda path: path.write_text("not a zip file at all"),
+        lambda path: __import__("numpy").savez(path.with_suffix(""), something=np.arange(3)),
+        lambda path: __import__("numpy").savez(
+            path.with_suffix(""),
+            **{f"{usage}_{part}": np.zeros((1, 2) if part == "images" else 1, np.uint8)
+               for usage in ("Training", "PublicTest", "PrivateTest") for part in ("images", "labels")},
+        ),
+    ],
+    ids=["empty", "truncated", "corrupt-bytes", "not-a-zip", "foreign-arrays", "wrong-shapes"],
+)
+def test_a_damaged_cache_entry_is_rebuilt_with_one_warning(tiny_csv, damage, capsys):
+    from fer.data.cache import cache_dir
+
+    first = fer.load_csv(tiny_csv)
+    (entry,) = cache_dir().glob("*.npz")
+    damage(entry)
+    capsys.readouterr()
+    again = fer.load_csv(tiny_csv)
+    warning = capsys.readouterr().err
+    assert warning.count("\n") == 1 and "damaged cache entry" in warning and str(entry) in warning
+    for usage in first:
+        np.testing.assert_array_equal(first[usage].images, again[usage].images)
+    capsys.readouterr()
+    fer.load_csv(tiny_csv)
+    assert capsys.readouterr().err == "", "the entry was replaced by a good one"
+
+
+def test_a_cache_that_cannot_be_written_still_gives_the_data(tiny_csv, tmp_path, monkeypatch, capsys):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    monkeypatch.setenv("FER_CACHE_DIR", str(blocker / "cache"))
+    data = fer.load_csv(tiny_csv)
+    assert len(data["Training"]) > 0
+    assert "cannot write the cache" in capsys.readouterr().err
+
+
+def test_files_written_atomically_get_the_usual_mode(tmp_path):
+    import os
+
+    from fer.atomic import write_text
+
+    write_text(tmp_path / "written.txt", "x")
+    (tmp_path / "plain.txt").write_text("x")
+    assert os.stat(tmp_path / "written.txt").st_mode == os.stat(tmp_path / "plain.txt").st_mode

@@ -111,6 +111,10 @@ def test_cli_reports_bad_images_and_still_processes_the_others(tmp_path, capsys)
     assert "error" in records[0] and "error" in records[2]
     assert records[3]["note"] == "no face found"
     assert (tmp_path / "annotated" / "astronaut_annotated.png").is_file()
+    assert sorted(path.name for path in (tmp_path / "annotated").iterdir()) == [
+        "astronaut_annotated.png",
+        "no_face_cat_annotated.png",
+    ]
 
 
 def test_cli_table_and_success_exit_code(tmp_path, capsys):

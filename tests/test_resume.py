@@ -9,6 +9,7 @@ import textwrap
 
 import keras
 import pandas as pd
+import pytest
 
 import fer
 
@@ -31,6 +32,7 @@ KILL_AFTER_EPOCH = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_and_ends_with_all_epochs(tiny_csv, tmp_path, monkeypatch):
     run_dir = tmp_path / "run"
     killed = subprocess.run([sys.executable, "-c", KILL_AFTER_EPOCH, str(tiny_csv), str(run_dir)], timeout=300)
@@ -52,3 +54,16 @@ def test_killed_run_resumes_and_ends_with_all_epochs(tiny_csv, tmp_path, monkeyp
     assert (run_dir / "metrics.json").is_file() and not (run_dir / "backup").exists()
     assert not os.path.exists(run_dir / "training_log.csv")
     assert json.loads((run_dir / "metrics.json").read_text())["timed_epochs"] == 4
+
+
+
+@pytest.mark.slow
+def test_a_resumed_run_has_the_history_of_an_uninterrupted_one(tiny_csv, tmp_path):
+    """Weights, optimizer, batch order and dropout masks all continue where the killed run stopped."""
+    killed = subprocess.run([sys.executable, "-c", KILL_AFTER_EPOCH, str(tiny_csv), str(tmp_path / "resumed")])
+    assert killed.returncode == -signal.SIGKILL
+    config = {"model": "csv_cnn", "data": str(tiny_csv), "epochs": 4, "batch_size": 16}
+    fer.train(fer.TrainConfig(**config, run_dir=str(tmp_path / "resumed")))
+    fer.train(fer.TrainConfig(**config, run_dir=str(tmp_path / "straight")))
+    resumed, straight = (pd.read_csv(tmp_path / name / "history.csv") for name in ("resumed", "straight"))
+    pd.testing.assert_frame_equal(resumed, straight, check_exact=False, rtol=1e-5)

@@ -18,9 +18,16 @@ def atomic_file(path: str | Path) -> Iterator[IO[bytes]]:
     try:
         with handle:
             yield handle
+        os.chmod(handle.name, 0o666 & ~current_umask())  # mkstemp makes 0600; give the mode open() would
         os.replace(handle.name, path)
     finally:
         Path(handle.name).unlink(missing_ok=True)
+
+
+def current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def write_bytes(path: str | Path, data: bytes) -> None:

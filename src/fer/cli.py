@@ -138,13 +138,13 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from fer.models.pretrained import PRETRAINED_NAME, load_pretrained
 
     data_dir = Path(args.data) if args.data else default_data_dir()
-    model = load_model(args.model) if args.model else load_pretrained()
     data = load_data(data_dir, form=args.form)
+    model = load_model(args.model) if args.model else load_pretrained()
     splits = tuple(args.split or ["PrivateTest"])
     try:
         results = evaluate(model, data, splits, tta=args.tta, intervals=args.intervals)
     except ValueError as error:
-        raise DataError(str(error)) from None
+        raise DataError(f"{data_dir}: {error}") from None
     model_name = str(Path(args.model)) if args.model else PRETRAINED_NAME
     summary = {"model": model_name, "data": str(data_dir), "tta": args.tta, "splits": results}
     print(json.dumps(summary, indent=2))
@@ -152,29 +152,58 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    """Exit code 0 when every image was read, PREDICT_SOME_FAILED when any could not be (the rest still are)."""
+    """Exit code 0 when every image was read and every output written, PREDICT_SOME_FAILED otherwise.
+
+    The predictions are printed first; annotated copies are written after, so that an output that
+    cannot be written costs only that output.
+    """
     from fer.inference.photos import expand_image_paths, read_photo
-    from fer.inference.predict import annotate, default_model, predict_photo
+    from fer.inference.predict import default_model, predict_photo
     from fer.models.files import load_model
 
     model = load_model(args.model) if args.model else default_model()
     records = []
     for path in expand_image_paths(args.paths):
         try:
-            photo = read_photo(path)
+            faces = predict_photo(read_photo(path), model)
         except DataError as error:
             records.append({"path": str(path), "error": str(error), "faces": []})
             print(f"fer predict: error: {error}", file=sys.stderr)
             continue
-        faces = predict_photo(photo, model)
-        record = {"path": str(path), "faces": faces}
-        if not faces:
-            record["note"] = "no face found"
-        if args.annotate:
-            record["annotated"] = str(annotate(photo, faces, Path(args.annotate) / f"{path.stem}_annotated.png"))
-        records.append(record)
-    print(json.dumps(records, indent=2) if args.json else predictions_table(records))
-    return PREDICT_SOME_FAILED if any("error" in record for record in records) else 0
+        records.append({"path": str(path), "faces": faces} | ({} if faces else {"note": "no face found"}))
+    print(json.dumps(records, indent=2) if args.json else predictions_table(records), flush=True)
+    failed = any("error" in record for record in records)
+    if args.annotate:
+        failed |= not write_annotated_copies(records, Path(args.annotate))
+    return PREDICT_SOME_FAILED if failed else 0
+
+
+def write_annotated_copies(records: list[dict], folder: Path) -> bool:
+    """An annotated copy of each photo that was read, one distinct file each; False if any could not be written."""
+    from fer.inference.photos import read_photo
+    from fer.inference.predict import annotate
+
+    all_written, taken = True, set()
+    for record in records:
+        if "error" in record:
+            continue
+        target = distinct_name(folder, Path(record["path"]).stem, taken)
+        try:
+            annotate(read_photo(record["path"]), record["faces"], target)
+        except (DataError, OSError) as error:
+            all_written = False
+            print(f"fer predict: error: {record['path']}: annotated copy not written ({error})", file=sys.stderr)
+    return all_written
+
+
+def distinct_name(folder: Path, stem: str, taken: set[Path]) -> Path:
+    """folder/<stem>_annotated.png, numbered when two photos of one call share a name."""
+    target, number = folder / f"{stem}_annotated.png", 1
+    while target in taken:
+        number += 1
+        target = folder / f"{stem}_{number}_annotated.png"
+    taken.add(target)
+    return target
 
 
 def predictions_table(records: list[dict]) -> str:
@@ -196,9 +225,26 @@ def run_export(args: argparse.Namespace) -> int:
     from fer.models.files import load_model
     from fer.models.pretrained import load_pretrained
 
+    output = Path(args.output)
+    check_writable(output)  # before the conversion, which takes a while
     model = load_model(args.model) if args.model else load_pretrained()
-    print(f"wrote {export_tflite(model, args.output)}")
+    try:
+        print(f"wrote {export_tflite(model, output)}")
+    except OSError as error:
+        raise DataError(f"{output}: cannot be written ({error.strerror or error})") from None
     return 0
+
+
+def check_writable(output: Path) -> None:
+    """A DataError when output cannot be written: an existing folder, or a folder that cannot be made."""
+    if output.is_dir():
+        raise DataError(f"{output}: is a folder; give a file name for the exported model")
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DataError(f"{output}: cannot be written ({error.strerror or error})") from None
+    if not os.access(output.parent, os.W_OK):
+        raise DataError(f"{output}: cannot be written (no permission to write in {output.parent})")
 
 
 if __name__ == "__main__":

@@ -2,13 +2,14 @@
 
 import hashlib
 import os
+import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
 
 from fer.atomic import atomic_file
-from fer.data.labels import USAGES
+from fer.data.labels import IMAGE_SIZE, NUM_CLASSES, USAGES
 from fer.data.splits import LabeledImages, Splits
 
 CACHE_FORMAT_VERSION = "1"
@@ -32,16 +33,43 @@ def digest_files(paths: Iterable[Path], root: Path | None = None) -> str:
 
 
 def cached_splits(key: str, parse: Callable[[], Splits]) -> Splits:
-    """Return the splits stored under key, or parse them and store them for next time."""
+    """Return the splits stored under key, or parse them and store them for next time.
+
+    A damaged or foreign entry is ignored, parsed again and replaced, with one warning line on stderr;
+    a cache that cannot be written is warned about and skipped.
+    """
     path = cache_dir() / f"{key}.npz"
-    if path.is_file():
+    if path.exists():
         try:
-            with np.load(path, allow_pickle=False) as stored:
-                return {usage: LabeledImages(stored[f"{usage}_images"], stored[f"{usage}_labels"]) for usage in USAGES}
-        except (OSError, KeyError, ValueError):
-            pass  # a damaged cache entry is parsed again and replaced
+            return read_splits(path)
+        except Exception as error:  # noqa: BLE001 - whatever is wrong with the file, the source is parsed again
+            warn(f"{path}: damaged cache entry ({type(error).__name__}: {error}); parsing the source again")
     splits = parse()
-    save_splits(splits, path)
+    try:
+        save_splits(splits, path)
+    except OSError as error:
+        warn(f"{path}: cannot write the cache ({error}); the data is not cached")
+    return splits
+
+
+def warn(message: str) -> None:
+    print(f"fer: warning: {message}", file=sys.stderr)
+
+
+def read_splits(path: Path) -> Splits:
+    """The splits stored at path, checked: uint8 48x48x1 images, labels 0..6, one label per image; never unpickled."""
+    with np.load(path, allow_pickle=False) as stored:
+        if sorted(stored.files) != sorted(f"{usage}_{part}" for usage in USAGES for part in ("images", "labels")):
+            raise ValueError(f"holds {', '.join(stored.files) or 'nothing'}, not the three splits")
+        splits = {usage: LabeledImages(stored[f"{usage}_images"], stored[f"{usage}_labels"]) for usage in USAGES}
+    for usage, split in splits.items():
+        images, labels = split.images, split.labels
+        if images.dtype != np.uint8 or images.ndim != 4 or images.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE, 1):
+            raise ValueError(f"{usage} images are {images.dtype} {images.shape}, not uint8 (N, 48, 48, 1)")
+        if labels.shape != (len(images),) or labels.dtype.kind not in "iu":
+            raise ValueError(f"{usage} labels are {labels.dtype} {labels.shape}, not {len(images)} integers")
+        if len(labels) and not (0 <= labels.min() and labels.max() < NUM_CLASSES):
+            raise ValueError(f"{usage} labels lie outside 0..{NUM_CLASSES - 1}")
     return splits
 
 

@@ -15,6 +15,7 @@ from fer.errors import DataError
 
 REQUIRED_COLUMNS = ("emotion", "pixels", "Usage")
 FIRST_DATA_LINE = 2  # line 1 is the header
+ROW_END = -1  # no pixel value; marks the end of each row in the one string parsed
 
 
 def load_csv(path: str | Path, use_cache: bool = True) -> Splits:
@@ -28,29 +29,81 @@ def load_csv(path: str | Path, use_cache: bool = True) -> Splits:
 
 
 def parse_csv(path: Path) -> Splits:
-    """Parse the CSV with vectorized NumPy/pandas operations; raise DataError on bad rows."""
+    """Parse the CSV with vectorized NumPy/pandas operations; a DataError names the first bad line."""
     frame = read_frame(path)
-    labels = parse_labels(path, frame["emotion"])
-    usages = parse_usages(path, frame["Usage"])
-    pixels = parse_pixels(path, frame["pixels"])
+    parsed, errors = [], []
+    for parse, column in ((parse_labels, "emotion"), (parse_usages, "Usage"), (parse_pixels, "pixels")):
+        try:
+            parsed.append(parse(path, frame[column]))
+        except RowError as error:
+            errors.append(error)
+    if errors:
+        raise min(errors, key=lambda error: error.line)
+    labels, usages, pixels = parsed
     images = pixels.reshape(-1, IMAGE_SIZE, IMAGE_SIZE, 1)
     return splits_from_arrays(images, labels, usages)
 
 
+class RowError(DataError):
+    """A bad row: the message names the file and the row's line."""
+
+    def __init__(self, path: Path, row: int, problem: str):
+        self.line = line_of(row)
+        super().__init__(f"{path}, line {self.line}: {problem}")
+
+
 def read_frame(path: Path) -> pd.DataFrame:
+    """The CSV's rows as strings, blank lines dropped; the index is each row's position among the file's lines."""
+    encoding = text_encoding(path)
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+        frame = pd.read_csv(
+            path, dtype=str, keep_default_na=False, skipinitialspace=True, skip_blank_lines=False, encoding=encoding
+        )
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: the file is empty") from None
-    except (UnicodeDecodeError, pd.errors.ParserError, gzip.BadGzipFile, zlib.error, EOFError) as error:
+    except UnicodeDecodeError:
+        raise DataError(f"{path}, line {first_undecodable_line(path, encoding)}: not {encoding} text") from None
+    except (pd.errors.ParserError, gzip.BadGzipFile, zlib.error, EOFError, OSError) as error:
         raise DataError(f"{path}: cannot be read as CSV ({error})") from None
     frame.columns = [str(column).strip() for column in frame.columns]
     missing = [column for column in REQUIRED_COLUMNS if column not in frame.columns]
     if missing:
         raise DataError(f"{path}: missing column(s) {', '.join(missing)}; the header has {', '.join(frame.columns)}")
+    blank = (frame["emotion"].str.strip() == "") & (frame["Usage"].str.strip() == "")
+    blank[blank] = frame.loc[blank, "pixels"].str.strip() == ""  # only these few: the pixels are long strings
+    frame = frame[~blank.to_numpy()]
     if frame.empty:
         raise DataError(f"{path}: the file has a header but no rows")
     return frame
+
+
+def open_bytes(path: Path):
+    return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
+
+
+def text_encoding(path: Path) -> str:
+    """UTF-16 or UTF-8 by the file's byte-order mark; UTF-8 without one."""
+    try:
+        with open_bytes(path) as handle:
+            start = handle.read(4)
+    except (gzip.BadGzipFile, zlib.error, EOFError, OSError) as error:
+        raise DataError(f"{path}: cannot be read ({error})") from None
+    if start.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    return "utf-8-sig" if start.startswith(b"\xef\xbb\xbf") else "utf-8"
+
+
+def first_undecodable_line(path: Path, encoding: str) -> int | str:
+    """The number of the first line that does not decode (slow; only after a decoding error)."""
+    if encoding == "utf-16":
+        return "?"
+    with open_bytes(path) as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                line.decode(encoding)
+            except UnicodeDecodeError:
+                return number
+    return "?"
 
 
 def line_of(row: int) -> int:
@@ -62,9 +115,7 @@ def parse_labels(path: Path, emotion: pd.Series) -> np.ndarray:
     bad = numbers.isna() | (numbers % 1 != 0) | (numbers < 0) | (numbers >= NUM_CLASSES)
     if bad.any():
         row = int(np.argmax(bad.to_numpy()))
-        raise DataError(
-            f"{path}, line {line_of(row)}: emotion {emotion.iloc[row]!r} is not a label 0..{NUM_CLASSES - 1}"
-        )
+        raise RowError(path, emotion.index[row], f"emotion {emotion.iloc[row]!r} is not a label 0..{NUM_CLASSES - 1}")
     return numbers.to_numpy().astype(np.int64)
 
 
@@ -73,39 +124,44 @@ def parse_usages(path: Path, usage: pd.Series) -> np.ndarray:
     bad = ~usage.isin(USAGES)
     if bad.any():
         row = int(np.argmax(bad.to_numpy()))
-        raise DataError(
-            f"{path}, line {line_of(row)}: Usage {usage.iloc[row]!r} is unknown; expected one of {', '.join(USAGES)}"
-        )
+        known = ", ".join(USAGES)
+        raise RowError(path, usage.index[row], f"Usage {usage.iloc[row]!r} is unknown; expected one of {known}")
     return usage.to_numpy()
 
 
 def parse_pixels(path: Path, pixels: pd.Series) -> np.ndarray:
-    """All rows' pixel strings parsed in one NumPy call; a row-by-row scan only to locate an error."""
+    """All rows' pixel strings parsed in one NumPy call; each row must hold exactly 48x48 integers 0..255.
+
+    A -1 after every row marks where it ends, so a short row followed by a long one cannot be re-cut
+    into two rows of the right length; a row-by-row scan runs only to locate an error.
+    """
+    rows = len(pixels)
     with warnings.catch_warnings():
         warnings.simplefilter("error", DeprecationWarning)  # older NumPy warns, not raises, on a non-number
         try:
-            values = np.fromstring(" ".join(pixels.to_numpy()), dtype=np.int32, sep=" ")
+            # int64: a value past int32 is not wrapped round into 0..255 (past int64, NumPy saturates)
+            values = np.fromstring(f" {ROW_END} ".join(pixels.to_numpy()) + f" {ROW_END}", dtype=np.int64, sep=" ")
         except (DeprecationWarning, ValueError):
             values = None
-    if values is None or values.size != len(pixels) * PIXELS_PER_IMAGE:
+    expected_ends = np.arange(1, rows + 1) * (PIXELS_PER_IMAGE + 1) - 1
+    if values is None or values.size != expected_ends[-1] + 1 or not (values[expected_ends] == ROW_END).all():
         raise locate_pixel_error(path, pixels)
-    values = values.reshape(len(pixels), PIXELS_PER_IMAGE)
+    values = values.reshape(rows, PIXELS_PER_IMAGE + 1)[:, :PIXELS_PER_IMAGE]
     bad = ((values < 0) | (values > 255)).any(axis=1)
     if bad.any():
-        row = int(np.argmax(bad))
-        value = values[row][(values[row] < 0) | (values[row] > 255)][0]
-        raise DataError(f"{path}, line {line_of(row)}: pixel value {value} is outside 0..255")
+        raise locate_pixel_error(path, pixels)
     return values.astype(np.uint8)
 
 
-def locate_pixel_error(path: Path, pixels: pd.Series) -> DataError:
-    for row, text in enumerate(pixels):
+def locate_pixel_error(path: Path, pixels: pd.Series) -> RowError:
+    for row, text in zip(pixels.index, pixels):
         tokens = text.split()
         for position, token in enumerate(tokens, start=1):
-            if not token.lstrip("-").isdigit():
-                return DataError(f"{path}, line {line_of(row)}: pixel {position} is {token!r}, not a whole number")
+            if not token.lstrip("+-").isdecimal() or not token.isascii():
+                return RowError(path, row, f"pixel {position} is {token!r}, not a whole number")
         if len(tokens) != PIXELS_PER_IMAGE:
-            return DataError(
-                f"{path}, line {line_of(row)}: {len(tokens)} pixel values, expected {PIXELS_PER_IMAGE} (48x48)"
-            )
-    return DataError(f"{path}: the pixels column could not be parsed")
+            return RowError(path, row, f"{len(tokens)} pixel values, expected {PIXELS_PER_IMAGE} (48x48)")
+        for position, token in enumerate(tokens, start=1):
+            if not 0 <= int(token) <= 255:
+                return RowError(path, row, f"pixel value {int(token)} is outside 0..255 (pixel {position})")
+    return RowError(path, pixels.index[0], "the pixels could not be parsed")

@@ -47,6 +47,30 @@ def to_dataset(split: LabeledImages, batch_size: int, shuffle_seed: int | None =
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
+def epoch_batches(
+    split: LabeledImages, batch_size: int, seed: int, first_epoch: int, epochs: int
+) -> tuple[tf.data.Dataset, int]:
+    """Batches of (float32 images, one-hot labels) for epochs first_epoch .. epochs - 1, one epoch after another.
+
+    Each epoch's order is drawn from (seed, epoch) alone, so a run resumed at epoch k sees the
+    batches an uninterrupted run would. Returns the dataset and the number of batches per epoch.
+    """
+    orders = np.array(
+        [np.random.default_rng([seed, epoch]).permutation(len(split)) for epoch in range(first_epoch, epochs)],
+        dtype=np.int32,
+    ).reshape(-1, len(split))
+    images, labels = tf.constant(split.images), tf.constant(split.labels)
+
+    def gathered(indices: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        return one_hot_batch(tf.gather(images, indices), tf.gather(labels, indices))
+
+    dataset = tf.data.Dataset.from_tensor_slices(orders).flat_map(
+        lambda order: tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
+    )
+    batches = dataset.map(gathered, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    return batches, -(-len(split) // batch_size)
+
+
 def validation_dataset(split: LabeledImages, batch_size: int) -> tf.data.Dataset:
     """Batches of (images, one-hot labels, weights), padded to whole batches with weight-0 blanks.
 

@@ -8,6 +8,7 @@ from sklearn.metrics import accuracy_score, classification_report, confusion_mat
 
 from fer.data.labels import EMOTIONS
 from fer.data.splits import LabeledImages, Splits
+from fer.errors import DataError
 from fer.evaluation.tta import tta_probabilities
 
 REPORT_SPLITS = ("PrivateTest", "PublicTest+PrivateTest")
@@ -47,7 +48,9 @@ def scores(labels: np.ndarray, predicted: np.ndarray, intervals: bool = False) -
         labels, predicted, labels=everything, target_names=list(EMOTIONS), output_dict=True, zero_division=0
     )
     interval_scores = {}
-    if intervals:
+    if intervals and len(labels) < 2:  # a bootstrap needs two faces to resample
+        interval_scores = {"accuracy_ci95": None, "macro_f1_ci95": None}
+    elif intervals:
         interval_scores = {
             "accuracy_ci95": bootstrap_interval(labels, predicted, accuracy),
             "macro_f1_ci95": bootstrap_interval(labels, predicted, macro_f1),
@@ -92,6 +95,8 @@ def evaluate(
         if name not in available:
             raise ValueError(f"unknown split {name!r}; expected one of {', '.join(available)}")
         split = available[name]
+        if len(split) == 0:
+            raise DataError(f"the data holds no {name} images to evaluate on")
         predicted = tta_probabilities(model, split.images, tta).argmax(axis=1)
         results[name] = scores(split.labels, predicted, intervals)
     return results

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from fer.data.grayscale import to_8bit
 from fer.errors import DataError, reading_image
 
 MAX_SIDE = 2048  # photos are decoded (JPEG) or shrunk to at most this many pixels a side
@@ -59,6 +60,7 @@ def from_array(array: np.ndarray) -> Image.Image:
 def bounded(image: Image.Image, name: str, original_side: int | None = None) -> Photo:
     """The image as RGB, shrunk to at most MAX_SIDE a side; original_side is the source's longest side."""
     original_side = original_side or max(image.size)
+    image = to_8bit(image)
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
         image = Image.new("RGBA", rgba.size, "white")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import keras
 
+from fer.data.labels import IMAGE_SIZE, NUM_CLASSES
 from fer.errors import DataError
 from fer.models.architectures import with_dtype
 
@@ -22,13 +23,33 @@ def load_model(path: str | Path) -> keras.Model:
         path = path / "model.keras"
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such model file")
+    if not zipfile.is_zipfile(path):
+        raise DataError(f"{path}: not a Keras model file (a .keras file is a zip archive; this is not one)")
     try:
         model = keras.saving.load_model(path, safe_mode=True, compile=False)
-    except (ValueError, OSError, zipfile.BadZipFile) as error:
-        raise DataError(f"{path}: cannot be loaded as a Keras model ({error})") from None
+    except Exception as error:  # noqa: BLE001 - Keras raises many kinds; each means the same to the user
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise DataError(f"{path}: cannot be loaded as a Keras model ({reason})") from None
+    check_model_shape(model, path)
     if any(variable.dtype == "float16" for variable in model.weights):
         model = with_dtype(model, "float32")
     return model
+
+
+def check_model_shape(model: keras.Model, path: Path) -> None:
+    """A FER-2013 model takes (N, 48, 48, 1) and returns (N, 7); anything else would give wrong labels silently."""
+    inputs, outputs = model.inputs or [], model.outputs or []
+    expected_input, expected_output = (None, IMAGE_SIZE, IMAGE_SIZE, 1), (None, NUM_CLASSES)
+    shapes = [tuple(tensor.shape) for tensor in inputs], [tuple(tensor.shape) for tensor in outputs]
+    if shapes != ([expected_input], [expected_output]):
+        raise DataError(
+            f"{path}: takes {describe(shapes[0])} and returns {describe(shapes[1])}; a FER-2013 model takes "
+            f"{describe([expected_input])} gray faces and returns {NUM_CLASSES} class probabilities"
+        )
+
+
+def describe(shapes: list[tuple]) -> str:
+    return " and ".join("(N, " + ", ".join(str(size) for size in shape[1:]) + ")" for shape in shapes) or "nothing"
 
 
 def save_model(model: keras.Model, path: str | Path) -> Path:

@@ -7,11 +7,12 @@ import time
 from pathlib import Path
 
 import keras
+import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from fer.atomic import write_json, write_text
-from fer.data.datasets import load_data, subsample, to_dataset, validation_dataset
+from fer.atomic import atomic_file, write_json, write_text
+from fer.data.datasets import epoch_batches, load_data, subsample, validation_dataset
 from fer.data.labels import EMOTIONS
 from fer.data.locations import is_sample
 from fer.errors import DataError
@@ -30,7 +31,7 @@ RUN_FILES = (
     "predictions.csv",
     "classification_report.txt",
 )
-PARTIAL_FILES = ("best_checkpoint.keras", "training_log.csv", "training_clock.json")
+PARTIAL_FILES = ("best_checkpoint.keras", "training_log.csv", "training_clock.json", "random_state.npz")
 
 
 def is_complete(run_dir: Path, config: TrainConfig) -> bool:
@@ -89,13 +90,17 @@ def train(config: TrainConfig, overwrite: bool = False, strategy: tf.distribute.
     write_json(run_dir / "config.json", dataclasses.asdict(config))
 
     keras.utils.set_random_seed(config.seed)
-    training = to_dataset(
-        subsample(data["Training"], config.max_train_images, config.seed), config.batch_size, config.seed
+    training, steps_per_epoch = epoch_batches(
+        subsample(data["Training"], config.max_train_images, config.seed),
+        config.batch_size,
+        config.seed,
+        first_epoch=epochs_backed_up(run_dir / "backup"),
+        epochs=config.epochs,
     )
     with (strategy or tf.distribute.get_strategy()).scope():
         model = build_model(config.model)
         model.compile(
-            optimizer=keras.optimizers.Adam(learning_rate(config, steps_per_epoch=len(training))),
+            optimizer=keras.optimizers.Adam(learning_rate(config, steps_per_epoch)),
             loss=keras.losses.CategoricalCrossentropy(
                 label_smoothing=config.label_smoothing, reduction="mean_with_sample_weight"
             ),
@@ -108,6 +113,7 @@ def train(config: TrainConfig, overwrite: bool = False, strategy: tf.distribute.
     callbacks = [
         clock,
         keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
+        RandomStateBackup(run_dir / "random_state.npz"),
         keras.callbacks.ModelCheckpoint(
             checkpoint,
             monitor="val_accuracy",
@@ -117,17 +123,62 @@ def train(config: TrainConfig, overwrite: bool = False, strategy: tf.distribute.
         ),
         keras.callbacks.CSVLogger(str(log), append=True),
     ]
-    # shuffle=False: the tf.data pipeline already reshuffles every epoch.
-    model.fit(training, validation_data=validation, epochs=config.epochs, callbacks=callbacks, verbose=2, shuffle=False)
+    # shuffle=False: epoch_batches orders every epoch itself.
+    model.fit(
+        training,
+        validation_data=validation,
+        epochs=config.epochs,
+        steps_per_epoch=steps_per_epoch,
+        callbacks=callbacks,
+        verbose=2,
+        shuffle=False,
+    )
 
     history = pd.read_csv(log).drop_duplicates("epoch", keep="last")
     best_model = load_model(checkpoint)
     best_epoch = int(history["val_accuracy"].idxmax())
     write_results(run_dir, best_model, data, config, history, best_epoch, clock.state, checkpoint)
-    log.unlink()
-    clock.path.unlink()
+    for partial in PARTIAL_FILES:
+        (run_dir / partial).unlink(missing_ok=True)
     shutil.rmtree(run_dir / "backup", ignore_errors=True)
     return run_dir
+
+
+def epochs_backed_up(backup: Path) -> int:
+    """How many epochs BackupAndRestore has saved in backup (the epoch it will resume at); 0 when none."""
+    try:
+        return int(json.loads((backup / "training_metadata.json").read_text())["epoch"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0
+
+
+class RandomStateBackup(keras.callbacks.Callback):
+    """Saves the model's random-number states (dropout, augmentation) at each epoch's end, and restores them.
+
+    BackupAndRestore saves the weights and the optimizer but not these: without them a resumed run
+    would replay its first epoch's dropout masks, and its training metrics would drift from an
+    uninterrupted run's.
+    """
+
+    def __init__(self, path: Path):
+        super().__init__()
+        self.path = path
+
+    def random_states(self) -> list:
+        weights = {id(weight) for weight in self.model.weights}
+        return [variable for variable in self.model.variables if id(variable) not in weights]
+
+    def on_train_begin(self, logs=None):
+        if not self.path.is_file():
+            return
+        with np.load(self.path, allow_pickle=False) as stored:
+            for index, state in enumerate(self.random_states()):
+                state.assign(stored[str(index)])
+
+    def on_epoch_end(self, epoch, logs=None):
+        states = {str(index): keras.ops.convert_to_numpy(state) for index, state in enumerate(self.random_states())}
+        with atomic_file(self.path) as handle:
+            np.savez(handle, **states)
 
 
 def learning_rate(config: TrainConfig, steps_per_epoch: int) -> float | keras.optimizers.schedules.LearningRateSchedule:
