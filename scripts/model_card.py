@@ -15,6 +15,7 @@ from fer.models.registry import model_spec
 from fer.training.machine import machine_summary
 from fer.training.records import fully_timed, read_metrics, timing
 from scripts.repository import MODEL_CARD, PRETRAINED_RUN_DIR, REPO_ROOT, SHIPPED_MODEL_FILE
+from scripts.selection import SELECTION_FILE, read_selection, registration_commit
 
 TTA_TITLES = {"none": "single crop", "flip": "+ horizontal flip", "ten-crop": "ten-crop (5 crops x flip)"}
 
@@ -86,6 +87,21 @@ def selection_history_rows(history: list[dict]) -> list[str]:
     return rows
 
 
+def registration_lines(registrations: list[dict]) -> list[str]:
+    """One line per registration: its candidates, the commit that added it, and whether it came before training."""
+    lines = []
+    for entry in registrations:
+        names = ", ".join(candidate["name"] for candidate in entry["candidates"])
+        timing = (
+            "registered before its candidates were trained"
+            if entry["pre_registered"]
+            else "written down after the fact, when PrivateTest figures were already public (the history below)"
+        )
+        commit = registration_commit(entry["name"]) or "not committed"
+        lines.append(f"- `{entry['name']}` (commit {commit}): {names}; {timing}.")
+    return lines
+
+
 def read_card(root: Path = PRETRAINED_RUN_DIR) -> dict:
     """The shipped model's evaluation.json."""
     return json.loads((root / "evaluation.json").read_text())
@@ -135,6 +151,7 @@ def render_model_card(root: Path = PRETRAINED_RUN_DIR) -> str:
     per_class.append("| images | " + " | ".join(str(int(single["per_class"][name]["support"])) for name in EMOTIONS))
     per_class[-1] += " |"
     history = selection_history_rows(read_selection_history(root))
+    registrations = registration_lines(read_selection()["registration"])
     max_megabytes = MAX_MODEL_BYTES / 1e6
     shipped_file = SHIPPED_MODEL_FILE.relative_to(REPO_ROOT)
     weakest = min(EMOTIONS, key=lambda name: single["per_class"][name]["f1-score"])
@@ -153,7 +170,7 @@ def render_model_card(root: Path = PRETRAINED_RUN_DIR) -> str:
         for name in fer_nets
     )
     commands = "\n  ".join(training_command(runs[name][0]) for name in fer_nets)
-    ship_command = f"python -m scripts.ship_model {' '.join(runs[name][0]['run_dir'] for name in fer_nets)}"
+    ship_command = "python -m scripts.ship_model"
     recorded = "" if all(fully_timed(runs[name][1]) for name in shipped) else "recorded (not every epoch was timed) "
     timings = "\n".join(f"- {training_time(name, runs[name][1])}" for name in shipped)
     return f"""# Model card: the shipped model ({selection["chosen"]})
@@ -188,6 +205,12 @@ on the {sizes["PublicTest"]:,} PublicTest images; every figure below is on the {
 PrivateTest images. The shipped model is the one this rule picks: of the candidate networks, alone or
 with their probabilities averaged, in every combination whose file fits in {max_megabytes:g} MB, the one with the
 highest PublicTest accuracy ({candidates}{too_large}).
+
+The rule and the candidate runs are written in `{SELECTION_FILE.relative_to(REPO_ROOT)}`, the only file
+`scripts/ship_model.py` reads; a registration is committed before its candidates are trained, and a
+PrivateTest figure is computed only after the choice:
+
+{chr(10).join(registrations)}
 
 That rule was not fixed before any PrivateTest figure was seen. It grew in steps, and each step was
 made while PrivateTest figures were already public: each candidate network's own PrivateTest figure

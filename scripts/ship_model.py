@@ -1,14 +1,13 @@
-"""Ship finished fer_net runs: the chosen model into the package, the runs' records into Pretrained_Model/, the card.
+"""Ship the model that Pretrained_Model/selection.toml's rule picks from its registered candidate runs.
 
-    python -m scripts.ship_model runs/fer_net runs/fer_net_seed7 --data data/fer2013
+    python -m scripts.ship_model --data data/fer2013
 
-The rule (its history, with the PrivateTest figures public at each change, is in MODEL_CARD.md):
-of the given fer_net runs and the two study pipelines' CNNs (CSV_Based_Model/, Image_Based_Model/), alone or with
-their probabilities
-averaged, in every combination whose file fits in MAX_MODEL_BYTES, the one with the highest PublicTest accuracy.
-Every network's weights are shipped in float16 (fer.models.architectures.with_dtype), so more of them fit;
-the candidates are scored as `fer.load_pretrained()` computes them, in float32 with those weights. The card's figures
-come from evaluating the shipped file on the full data, as `fer evaluate` does.
+The rule and the candidates are read from selection.toml only, and only from registrations that are
+committed: every network alone, and every combination with their probabilities averaged, whose file
+(weights in float16, fer.models.architectures.with_dtype) fits in MAX_MODEL_BYTES; the highest
+PublicTest accuracy wins, ties going to fewer networks, then registration order. Candidates are scored
+as `fer.load_pretrained()` computes them, in float32 with the float16 weights. PrivateTest is computed
+only after the choice, for the card, from the shipped file, as `fer evaluate` does.
 """
 
 import argparse
@@ -34,6 +33,7 @@ from fer.training.records import read_metrics, write_figures
 from scripts.model_card import PRETRAINED_RUN_DIR, card_evaluation, readme_summary, write_model_card
 from scripts.repository import README, REPO_ROOT, SHIPPED_MODEL_FILE, STUDY_RUN_DIRS
 from scripts.results_table import update_readme
+from scripts.selection import SELECTION_FILE, read_selection, registration_commit
 
 RECORD_FILES = (
     "config.json",
@@ -44,7 +44,6 @@ RECORD_FILES = (
     "model.keras",
 )
 
-STUDY_MODELS = STUDY_RUN_DIRS
 
 
 def candidate_models(members: dict[str, keras.Model]) -> dict[str, keras.Model]:
@@ -81,27 +80,33 @@ def copy_record(run_dir: Path, record: Path) -> None:
     write_figures(record)
 
 
+def registered_candidates(selection_file: Path = SELECTION_FILE) -> dict[str, Path]:
+    """Every registration's candidates, name to run directory, in registration order; each must be committed."""
+    registrations = read_selection(selection_file)["registration"]
+    unknown = [entry["name"] for entry in registrations if registration_commit(entry["name"]) is None]
+    if unknown:
+        sys.exit(f"ship_model: commit the registration(s) {', '.join(unknown)} in {selection_file} before shipping")
+    return {
+        candidate["name"]: REPO_ROOT / candidate["run"] for entry in registrations for candidate in entry["candidates"]
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("run_dirs", type=Path, nargs="+", help="finished `fer train --model fer_net` run directories")
     parser.add_argument("--data", type=Path, default=Path("data/fer2013"), help="the full FER-2013 (either form)")
     args = parser.parse_args()
-    for run_dir in args.run_dirs:
+    runs = registered_candidates()
+    for name, run_dir in runs.items():
         if not (run_dir / "metrics.json").is_file():
-            sys.exit(f"ship_model: {run_dir} holds no finished run (no metrics.json)")
+            sys.exit(f"ship_model: candidate {name}: {run_dir} holds no finished run (no metrics.json)")
         if read_metrics(run_dir)["data_is_sample"]:
-            sys.exit(f"ship_model: {run_dir} was trained on the sample; use the full data")
+            sys.exit(f"ship_model: candidate {name}: {run_dir} was trained on the sample; use the full data")
     if is_sample(args.data):
         sys.exit("ship_model: a model evaluated on the sample is not shipped; use the full data")
-    names = [run_dir.name for run_dir in args.run_dirs]
-    if len(set(names)) < len(names) or set(names) & set(STUDY_MODELS):
-        sys.exit(f"ship_model: the run directories need distinct names other than {' and '.join(STUDY_MODELS)}")
 
     data = load_data(args.data, form="csv")
-    records = {name: PRETRAINED_RUN_DIR / name for name in names}
-    trained = {name: load_model(run_dir) for name, run_dir in zip(names, args.run_dirs)}
-    for name, record in STUDY_MODELS.items():
-        records[name], trained[name] = record, load_model(record)
+    records = {name: record_folder(name, run_dir) for name, run_dir in runs.items()}
+    trained = {name: load_model(run_dir) for name, run_dir in runs.items()}
     members = {name: with_dtype(member, "float16") for name, member in trained.items()}
     for name, member in members.items():
         member.name = name  # an ensemble's members need distinct names
@@ -116,8 +121,9 @@ def main() -> int:
     if shipped_public != public[chosen]:
         sys.exit(f"ship_model: the saved file scores {shipped_public} on PublicTest, not {public[chosen]}")
 
-    for name, run_dir in zip(names, args.run_dirs):
-        copy_record(run_dir, records[name])
+    for name, run_dir in runs.items():
+        if records[name] != run_dir:
+            copy_record(run_dir, records[name])
     evaluation = card_evaluation(shipped, data, pretrained_path())
     evaluation["selection"] = {
         "publictest_accuracy": public,
@@ -138,6 +144,12 @@ def main() -> int:
     update_readme(README, readme_summary(), section="pretrained")
     print(readme_summary())
     return 0
+
+
+def record_folder(name: str, run_dir: Path) -> Path:
+    """Where a candidate's record is kept: a committed run folder as it is, else Pretrained_Model/<name>."""
+    committed = {*STUDY_RUN_DIRS.values(), PRETRAINED_RUN_DIR / name}
+    return run_dir if run_dir in committed else PRETRAINED_RUN_DIR / name
 
 
 if __name__ == "__main__":
