@@ -17,6 +17,7 @@ PUBLIC = {
     "load_model": "fer.models.files",
     "load_pretrained": "fer.models.pretrained",
     "predict": "fer.inference.predict",
+    "predict_video": "fer.inference.video",
     "train": "fer.training.loop",
 }
 __all__ = sorted(PUBLIC)

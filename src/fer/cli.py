@@ -92,10 +92,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.set_defaults(handler=run_evaluate)
 
-    predict = commands.add_parser("predict", help="find the faces in photos and name their emotions")
-    predict.add_argument("paths", nargs="+", help="image files or folders of images")
+    predict = commands.add_parser("predict", help="find the faces in photos and videos and name their emotions")
+    predict.add_argument("paths", nargs="+", help="photos, videos, or folders of them")
     predict.add_argument("--json", action="store_true", help="print JSON instead of a table")
     predict.add_argument("--annotate", metavar="DIR", help="write copies with boxes and labels drawn into DIR")
+    sampling = predict.add_mutually_exclusive_group()
+    sampling.add_argument("--every", type=int, default=1, metavar="N", help="videos: analyse every Nth frame")
+    sampling.add_argument("--fps", type=float, metavar="F", help="videos: analyse about F frames per second")
+    predict.add_argument("--csv", metavar="FILE", help="write one row per face per frame (videos and photos)")
+    predict.add_argument("--plot", metavar="FILE", help="videos: each face track's probabilities over time")
+    predict.add_argument("--quiet", action="store_true", help="no progress bar")
     predict.add_argument("--model", help="a .keras file or run directory (default: the shipped model)")
     predict.set_defaults(handler=run_predict)
 
@@ -152,18 +158,25 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    """Exit code 0 when every image was read and every output written, PREDICT_SOME_FAILED otherwise.
+    """Exit code 0 when every input was read and every output written, PREDICT_SOME_FAILED otherwise.
 
-    The predictions are printed first; annotated copies are written after, so that an output that
-    cannot be written costs only that output.
+    The predictions are printed first; files (annotated copies, --csv, --plot) are written after, so
+    that an output that cannot be written costs only that output.
     """
     from fer.inference.photos import expand_image_paths, read_photo
     from fer.inference.predict import default_model, predict_photo
     from fer.models.files import load_model
 
+    if args.every < 1 or (args.fps is not None and not args.fps > 0):
+        raise DataError("--every must be 1 or more and --fps positive")
     model = load_model(args.model) if args.model else default_model()
-    records = []
-    for path in expand_image_paths(args.paths):
+    paths = expand_image_paths(args.paths, extra_suffixes=VIDEO_SUFFIXES)
+    records, frames = [], {}
+    for path in progress(paths, "photos", enabled=not args.quiet and len(paths) > PROGRESS_MIN_ITEMS):
+        if path.suffix.lower() in VIDEO_SUFFIXES:
+            record, frames[str(path)] = predict_video_record(path, model, args)
+            records.append(record)
+            continue
         try:
             faces = predict_photo(read_photo(path), model)
         except DataError as error:
@@ -174,49 +187,143 @@ def run_predict(args: argparse.Namespace) -> int:
     print(json.dumps(records, indent=2) if args.json else predictions_table(records), flush=True)
     failed = any("error" in record for record in records)
     if args.annotate:
-        failed |= not write_annotated_copies(records, Path(args.annotate))
+        failed |= not write_annotated_copies(records, frames, Path(args.annotate), args)
+    if args.csv:
+        failed |= not write_output(Path(args.csv), lambda path: write_face_rows(records, frames, path))
+    if args.plot:
+        failed |= not write_timelines(frames, Path(args.plot))
     return PREDICT_SOME_FAILED if failed else 0
 
 
-def write_annotated_copies(records: list[dict], folder: Path) -> bool:
-    """An annotated copy of each photo that was read, one distinct file each; False if any could not be written."""
+VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv"}
+PROGRESS_MIN_ITEMS = 5  # a bar for fewer items would only flicker
+
+
+def progress(items: list, unit: str, enabled: bool):
+    """items, with a tqdm bar on stderr when enabled and stderr is a terminal."""
+    if not (enabled and sys.stderr.isatty()):
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, unit=unit.rstrip("s"), file=sys.stderr)
+
+
+def predict_video_record(path: Path, model, args: argparse.Namespace):
+    """A video's record (per track: frames, times, dominant emotion) and its per-frame rows; errors kept per video."""
+    from fer.inference.video import IncompleteVideoError, predict_video, track_summary
+
+    record: dict = {"path": str(path)}
+    try:
+        frame = predict_video(path, every=args.every, fps=args.fps, model=model, progress=not args.quiet)
+    except IncompleteVideoError as error:  # the frames before the damage were analysed: keep them
+        frame, record["error"] = error.predictions, str(error)
+        print(f"fer predict: error: {error}", file=sys.stderr)
+    except DataError as error:
+        print(f"fer predict: error: {error}", file=sys.stderr)
+        return {**record, "error": str(error), "tracks": []}, None
+    record["frames_with_faces"] = int(frame["frame"].nunique())
+    record["tracks"] = track_summary(frame).to_dict("records")
+    if frame.empty:
+        record["note"] = "no face found"
+    return record, frame
+
+
+def write_output(path: Path, write) -> bool:
+    """write(path); False, with one line on stderr, when it cannot be written."""
+    try:
+        write(path)
+        return True
+    except (DataError, OSError) as error:
+        print(f"fer predict: error: {path}: not written ({error})", file=sys.stderr)
+        return False
+
+
+def write_face_rows(records: list[dict], frames: dict, path: Path) -> None:
+    """One row per face per frame: the videos' rows, and each photo's faces as frame 0 with the face number as track."""
+    import pandas as pd
+
+    from fer.atomic import write_text
+    from fer.inference.video import COLUMNS
+
+    tables = [frame for frame in frames.values() if frame is not None and not frame.empty]
+    for record in records:
+        for number, face in enumerate(record.get("faces", []), start=1):
+            x, y, width, height = face["box"]
+            probabilities = {f"p_{name}": value for name, value in face["probabilities"].items()}
+            row = {"path": record["path"], "frame": 0, "time_s": 0.0, "track": number, "x": x, "y": y, "w": width,
+                   "h": height, "label": face["label"], **probabilities}
+            tables.append(pd.DataFrame([row]))
+    table = pd.concat(tables, ignore_index=True)[COLUMNS] if tables else pd.DataFrame(columns=COLUMNS)
+    write_text(path, table.to_csv(index=False))
+
+
+def write_timelines(frames: dict, path: Path) -> bool:
+    """--plot: the timeline figure of the one video, or one figure per video named after it."""
+    from fer.inference.timeline import write_timeline
+
+    videos = {name: frame for name, frame in frames.items() if frame is not None}
+    all_written = True
+    for name, frame in videos.items():
+        target = path if len(videos) == 1 else path.with_name(f"{path.stem}_{Path(name).stem}{path.suffix}")
+        all_written &= write_output(target, lambda target, frame=frame: write_timeline(frame, target))
+    return all_written
+
+
+def write_annotated_copies(records: list[dict], frames: dict, folder: Path, args: argparse.Namespace) -> bool:
+    """An annotated copy of each input that was read, one distinct file each; False if any could not be written."""
     from fer.inference.photos import read_photo
     from fer.inference.predict import annotate
 
     all_written, taken = True, set()
     for record in records:
-        if "error" in record:
+        source = Path(record["path"])
+        if "tracks" in record:
+            if frames.get(record["path"]) is None:
+                continue
+            from fer.inference.video import write_annotated_video
+
+            frame = frames[record["path"]]
+            target = distinct_name(folder, source.stem, ".mp4", taken)
+            write = lambda target, source=source, frame=frame: write_annotated_video(  # noqa: E731
+                source, frame, target, every=args.every, fps=args.fps
+            )
+        elif "error" in record:
             continue
-        target = distinct_name(folder, Path(record["path"]).stem, taken)
-        try:
-            annotate(read_photo(record["path"]), record["faces"], target)
-        except (DataError, OSError) as error:
+        else:
+            target = distinct_name(folder, source.stem, ".png", taken)
+            write = lambda target, record=record: annotate(read_photo(record["path"]), record["faces"], target)  # noqa: E731
+        if not write_output(target, write):
             all_written = False
-            print(f"fer predict: error: {record['path']}: annotated copy not written ({error})", file=sys.stderr)
     return all_written
 
 
-def distinct_name(folder: Path, stem: str, taken: set[Path]) -> Path:
-    """folder/<stem>_annotated.png, numbered when two photos of one call share a name."""
-    target, number = folder / f"{stem}_annotated.png", 1
+def distinct_name(folder: Path, stem: str, suffix: str, taken: set[Path]) -> Path:
+    """folder/<stem>_annotated<suffix>, numbered when two inputs of one call share a name."""
+    target, number = folder / f"{stem}_annotated{suffix}", 1
     while target in taken:
         number += 1
-        target = folder / f"{stem}_{number}_annotated.png"
+        target = folder / f"{stem}_{number}_annotated{suffix}"
     taken.add(target)
     return target
 
 
 def predictions_table(records: list[dict]) -> str:
-    lines = [f"{'image':<40} {'face':>4}  {'box (x, y, w, h)':<22} {'emotion':<9} {'p':>5}"]
+    """Photos: a line per face (its box); videos: a line per face track (its frames and times)."""
+    lines = [f"{'input':<40} {'face':>4}  {'box (x, y, w, h) / track':<26} {'emotion':<9} {'p':>5}"]
     for record in records:
         if "error" in record:
             lines.append(f"{record['path']:<40} {'-':>4}  error: {record['error']}")
-        elif not record["faces"]:
-            lines.append(f"{record['path']:<40} {'-':>4}  no face found")
-        for number, face in enumerate(record["faces"], start=1):
+        elif record.get("note"):
+            lines.append(f"{record['path']:<40} {'-':>4}  {record['note']}")
+        for number, face in enumerate(record.get("faces", []), start=1):
             box = ", ".join(map(str, face["box"]))
             probability = face["probabilities"][face["label"]]
-            lines.append(f"{record['path']:<40} {number:>4}  {box:<22} {face['label']:<9} {probability:>5.2f}")
+            lines.append(f"{record['path']:<40} {number:>4}  {box:<26} {face['label']:<9} {probability:>5.2f}")
+        for track in record.get("tracks", []):
+            seen = f"{track['frames']} frames, {track['first_s']:.2f}-{track['last_s']:.2f} s"
+            probability = track[f"p_{track['label']}"]
+            name, label = record["path"], track["label"]
+            lines.append(f"{name:<40} {track['track']:>4}  {seen:<26} {label:<9} {probability:>5.2f}")
     return "\n".join(lines)
 
 

@@ -71,12 +71,12 @@ def bounded(image: Image.Image, name: str, original_side: int | None = None) -> 
     return Photo(image=image, scale=original_side / max(image.size), name=name)
 
 
-def expand_image_paths(paths: list[str]) -> list[Path]:
-    """Files as given; folders replaced by the image files directly inside them, sorted."""
-    expanded = []
+def expand_image_paths(paths: list[str], extra_suffixes: set[str] = frozenset()) -> list[Path]:
+    """Files as given; folders replaced by the image files (and files with extra_suffixes) directly inside, sorted."""
+    expanded, wanted = [], IMAGE_SUFFIXES | set(extra_suffixes)
     for path in map(Path, paths):
         if path.is_dir():
-            expanded.extend(sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES))
+            expanded.extend(sorted(p for p in path.iterdir() if p.suffix.lower() in wanted))
         else:
             expanded.append(path)
     return expanded

@@ -1,0 +1,387 @@
+"""Emotions over time in a video: sampled frames, faces followed from frame to frame, classified in batches."""
+
+import math
+import os
+import sys
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import keras
+import numpy as np
+import pandas as pd
+from PIL import Image, UnidentifiedImageError
+from tqdm import tqdm
+
+from fer.data.labels import EMOTIONS
+from fer.errors import DataError
+from fer.inference.faces import crop_face, detect_faces
+from fer.inference.photos import MAX_PIXELS, bounded
+from fer.inference.predict import default_model
+from fer.inference.tracks import FaceTracker
+
+MAX_FRAME_PIXELS = MAX_PIXELS  # refuse larger frames before decoding any: memory stays bounded, as for photos
+DETECTION_SIDE = 640  # larger frames are shrunk to this many pixels a side to find faces; crops come from full size
+BATCH_FACES = 64  # faces from consecutive frames classified in one model call
+PROGRESS_MIN_FRAMES = 10  # a progress bar for fewer analysed frames would only flicker
+DEFAULT_FPS = 25.0  # annotated copies of videos whose container gives no frame rate
+STILL_IMAGE_FORMATS = ["JPEG", "PNG", "BMP", "GIF", "WEBP", "TIFF", "JPEG2000", "PPM", "ICO"]
+PROBABILITY_COLUMNS = [f"p_{name}" for name in EMOTIONS]
+COLUMNS = ["path", "frame", "time_s", "track", "x", "y", "w", "h", "label", *PROBABILITY_COLUMNS]
+TRACK_COLORS = [(0, 220, 0), (0, 165, 255), (255, 128, 0), (203, 0, 255), (0, 255, 255), (255, 255, 0)]  # BGR
+
+Frame = tuple[int, float, np.ndarray]
+
+# FFmpeg's log lines ("moov atom not found", a line per damaged block) would bury the one-line DataError.
+# AV_LOG_QUIET; OpenCV reads it once, when it first uses FFmpeg in the process, hence at import.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+
+
+class IncompleteVideoError(DataError):
+    """Frames of the video could not be decoded (truncated or corrupt); it is raised after the frames that could.
+
+    predict_video fills predictions with the rows of the frames analysed before the error.
+    """
+
+    def __init__(self, message: str, frames_decoded: int, frame_count: int):
+        super().__init__(message)
+        self.frames_decoded = frames_decoded
+        self.frame_count = frame_count
+        self.predictions: pd.DataFrame | None = None
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What the container says before any frame is decoded; fps and frame_count are None where it does not say."""
+
+    path: Path
+    width: int
+    height: int
+    fps: float | None
+    frame_count: int | None
+
+
+def read_frames(path: str | Path, every: int = 1, fps: float | None = None) -> Iterator[Frame]:
+    """Yield (frame number, time in seconds, RGB uint8 array) for every Nth frame, or about fps frames a second.
+
+    Raises DataError (on first iteration) for a missing file, a file that is not a video, a video
+    without a decodable frame or with frames over MAX_FRAME_PIXELS; IncompleteVideoError after the
+    last good frame when the container promised more frames than could be decoded.
+    """
+    check_sampling(every, fps)
+    with open_video(path) as (capture, info):
+        for number, seconds, bgr in decoded_frames(capture, info, every, fps):
+            yield number, seconds, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def predict_video(
+    path: str | Path,
+    every: int = 1,
+    fps: float | None = None,
+    model: keras.Model | None = None,
+    progress: bool = False,
+) -> pd.DataFrame:
+    """One row per face per analysed frame: path, frame, time_s, track, box x, y, w, h (original pixels), label, p_*.
+
+    Each frame is processed as fer.predict processes a photo, except that faces are looked for on a
+    copy at most DETECTION_SIDE pixels a side; faces keep a track id across frames (FaceTracker:
+    IoU, Hungarian matching) and are classified BATCH_FACES at a time, in one model call.
+    model=None is the shipped model; progress=True shows a tqdm bar when stderr is a terminal.
+    Errors as read_frames; an IncompleteVideoError carries the rows analysed before it in .predictions.
+    """
+    check_sampling(every, fps)
+    model = default_model() if model is None else model
+    tracker = FaceTracker()
+    rows: list[dict] = []
+    pending: list[tuple[dict, np.ndarray]] = []  # faces found, waiting for the next batched model call
+    with open_video(path) as (capture, info), progress_bar(info, every, fps, progress) as bar:
+        try:
+            for number, seconds, bgr in decoded_frames(capture, info, every, fps):
+                boxes, crops = faces_in_frame(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+                for box, track, crop in zip(boxes, tracker.update(boxes), crops):
+                    x, y, width, height = box
+                    face = {"path": str(path), "frame": number, "time_s": round(seconds, 3), "track": track}
+                    pending.append(({**face, "x": x, "y": y, "w": width, "h": height}, crop))
+                if len(pending) >= BATCH_FACES:
+                    rows += classify(model, pending)
+                    pending = []
+                bar.update()
+        except IncompleteVideoError as error:
+            error.predictions = as_table(rows + classify(model, pending))
+            raise
+    return as_table(rows + classify(model, pending))
+
+
+def track_summary(predictions: pd.DataFrame) -> pd.DataFrame:
+    """Per track: frames seen, first and last time, dominant emotion (argmax of the mean probabilities), the means."""
+    grouped = predictions.groupby("track", sort=True)
+    summary = grouped.agg(frames=("frame", "size"), first_s=("time_s", "min"), last_s=("time_s", "max"))
+    means = grouped[PROBABILITY_COLUMNS].mean()
+    summary["label"] = [EMOTIONS[index] for index in means.to_numpy().argmax(axis=1)]
+    return summary.join(means.round(4)).reset_index()
+
+
+def write_annotated_video(
+    path: str | Path,
+    predictions: pd.DataFrame,
+    output_path: str | Path,
+    every: int = 1,
+    fps: float | None = None,
+) -> Path:
+    """Copy the video with each face's box, track id and label drawn; returns the file written.
+
+    Every decodable frame of the input is written, at its frame rate, so the copy has the input's
+    frame count; each shows the boxes of the nearest analysed frame (give the every or fps that
+    predict_video used). mp4v into the .mp4 asked for, or MJPG into .avi beside it where OpenCV
+    has no mp4v encoder (and for an .avi asked for). DataError when it cannot be written.
+    """
+    check_sampling(every, fps)
+    faces_by_frame: dict[int, list[dict]] = {}
+    for face in predictions.to_dict("records"):
+        faces_by_frame.setdefault(int(face["frame"]), []).append(face)
+    with open_video(path) as (capture, info), video_writer(Path(output_path), info) as (writer, written):
+        require_frame_rate(info, fps)
+        try:
+            for number, _, bgr in decoded_frames(capture, info, 1, None):
+                source = nearest_analysed_frame(number, info, every, fps)
+                draw_faces(bgr, faces_by_frame.get(source, []))
+                writer.write(bgr)
+        except IncompleteVideoError:
+            pass  # predict_video reports it; the copy holds the frames that could be decoded
+    return written
+
+
+def check_sampling(every: int, fps: float | None) -> None:
+    if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every < 1:
+        raise DataError(f"every must be a whole number of frames, 1 or more (got {every!r})")
+    if fps is None:
+        return
+    if every != 1:
+        raise DataError("sample with every or with fps, not both")
+    if isinstance(fps, bool) or not isinstance(fps, (int, float, np.number)) or not math.isfinite(fps) or fps <= 0:
+        raise DataError(f"fps must be a positive number of frames per second (got {fps!r})")
+
+
+def is_sampled(number: int, video_fps: float | None, every: int, fps: float | None) -> bool:
+    """Whether frame number is analysed: every Nth, or the first frame at or after each 1/fps seconds."""
+    if fps is None:
+        return number % every == 0
+    if number == 0 or fps >= video_fps:
+        return True
+    step = fps / video_fps
+    return math.floor(number * step + 1e-9) != math.floor((number - 1) * step + 1e-9)
+
+
+def expected_samples(info: VideoInfo, every: int, fps: float | None) -> int | None:
+    if info.frame_count is None or (fps is not None and info.fps is None):
+        return None
+    if fps is None:
+        return math.ceil(info.frame_count / every)
+    if fps >= info.fps:
+        return info.frame_count
+    return math.floor((info.frame_count - 1) * fps / info.fps + 1e-9) + 1
+
+
+def nearest_analysed_frame(number: int, info: VideoInfo, every: int, fps: float | None) -> int:
+    previous = number
+    while not is_sampled(previous, info.fps, every, fps):
+        previous -= 1
+    if previous == number:
+        return number
+    following = number + 1
+    while not is_sampled(following, info.fps, every, fps):
+        following += 1
+    beyond_the_end = info.frame_count is not None and following >= info.frame_count
+    return previous if beyond_the_end or number - previous <= following - number else following
+
+
+@contextmanager
+def quiet_opencv() -> Iterator[None]:
+    """Keep OpenCV's own warnings off stderr while opening a file: a bad one is reported as one DataError line."""
+    level = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+    try:
+        yield
+    finally:
+        cv2.utils.logging.setLogLevel(level)
+
+
+@contextmanager
+def open_video(path: str | Path) -> Iterator[tuple[cv2.VideoCapture, VideoInfo]]:
+    """An open capture and its VideoInfo, checked before any frame is decoded; DataErrors name the file."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: no such file")
+    if not path.is_file():
+        raise DataError(f"{path}: not a file")
+    if path.stat().st_size == 0:
+        raise DataError(f"{path}: empty file, not a video")
+    refuse_still_image(path)
+    with quiet_opencv():
+        capture = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+    try:
+        if not capture.isOpened():
+            raise DataError(f"{path}: not a video OpenCV can read (unknown format, or cut off before its index)")
+        width, height = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        if width * height > MAX_FRAME_PIXELS:
+            raise DataError(f"{path}: frames too large ({width}x{height} pixels; at most {MAX_FRAME_PIXELS:,})")
+        if width <= 0 or height <= 0:
+            raise DataError(f"{path}: not a video OpenCV can read (no picture size)")
+        video_fps = capture.get(cv2.CAP_PROP_FPS)
+        frame_count = capture.get(cv2.CAP_PROP_FRAME_COUNT)
+        yield (
+            capture,
+            VideoInfo(
+                path=path,
+                width=width,
+                height=height,
+                fps=float(video_fps) if math.isfinite(video_fps) and 0 < video_fps <= 1000 else None,
+                frame_count=int(frame_count) if 0 < frame_count < 2**40 else None,
+            ),
+        )
+    finally:
+        capture.release()
+
+
+def refuse_still_image(path: Path) -> None:
+    """FFmpeg reads a JPEG as a one-frame video; a photo given as a video is a mistake worth naming."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path, formats=STILL_IMAGE_FORMATS) as image:
+                still, image_format = getattr(image, "n_frames", 1) == 1, image.format
+    except Image.DecompressionBombError:
+        still, image_format = True, "very large"
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        return
+    if still:
+        raise DataError(f"{path}: a still image ({image_format}), not a video")
+
+
+def decoded_frames(capture: cv2.VideoCapture, info: VideoInfo, every: int, fps: float | None) -> Iterator[Frame]:
+    """(number, seconds, BGR array) of the sampled frames; the others are only grabbed, not converted."""
+    require_frame_rate(info, fps)
+    decoded = 0
+    while capture.grab():
+        number, decoded = decoded, decoded + 1
+        if not is_sampled(number, info.fps, every, fps):
+            continue
+        ok, bgr = capture.retrieve()
+        if not ok:
+            decoded -= 1
+            break
+        seconds = number / info.fps if info.fps else capture.get(cv2.CAP_PROP_POS_MSEC) / 1000
+        yield number, seconds, bgr
+    if decoded == 0:
+        raise DataError(f"{info.path}: no frame could be decoded (a video without frames, or a corrupt one)")
+    # Containers without a frame index give an estimate (duration x frame rate): allow it to be a little off.
+    if info.frame_count is not None and info.frame_count - decoded > max(1, info.frame_count // 100):
+        raise IncompleteVideoError(
+            f"{info.path}: only {decoded} of {info.frame_count} frames could be decoded (truncated or corrupt "
+            f"video); results cover those {decoded}",
+            frames_decoded=decoded,
+            frame_count=info.frame_count,
+        )
+
+
+def require_frame_rate(info: VideoInfo, fps: float | None) -> None:
+    if fps is not None and info.fps is None:
+        raise DataError(f"{info.path}: the video has no frame rate; sample with every=N instead of fps")
+
+
+def progress_bar(info: VideoInfo, every: int, fps: float | None, wanted: bool) -> tqdm:
+    total = expected_samples(info, every, fps)
+    shown = wanted and sys.stderr.isatty() and (total is None or total > PROGRESS_MIN_FRAMES)
+    return tqdm(total=total, desc=info.path.name, unit="frame", file=sys.stderr, disable=not shown, leave=False)
+
+
+def faces_in_frame(rgb: np.ndarray) -> tuple[list[tuple[int, int, int, int]], list[np.ndarray]]:
+    """Boxes in the frame's pixels and 48x48 crops of its faces, found and cropped as fer.predict does a photo."""
+    photo = bounded(Image.fromarray(rgb), "frame")
+    gray = photo.image.convert("L")
+    shrink = DETECTION_SIDE / max(gray.size)
+    if shrink < 1:
+        size = (round(gray.width * shrink), round(gray.height * shrink))
+        small = cv2.resize(np.asarray(gray), size, interpolation=cv2.INTER_AREA)
+        boxes = [tuple(int(round(value / shrink)) for value in box) for box in detect_faces(small)]
+    else:
+        boxes = detect_faces(np.asarray(gray))
+    crops = [crop_face(gray, box) for box in boxes]
+    return [tuple(int(round(value * photo.scale)) for value in box) for box in boxes], crops
+
+
+def classify(model: keras.Model, pending: list[tuple[dict, np.ndarray]]) -> list[dict]:
+    """The faces' rows with label and probabilities, from one model call on all their crops."""
+    if not pending:
+        return []
+    faces = np.stack([crop for _, crop in pending])[..., np.newaxis].astype(np.float32)
+    # A direct call, as fer.predict: model.predict builds a data pipeline per call.
+    probabilities = keras.ops.convert_to_numpy(model(faces, training=False))
+    return [
+        {
+            **face,
+            "label": EMOTIONS[int(np.argmax(row))],
+            **{column: round(float(p), 4) for column, p in zip(PROBABILITY_COLUMNS, row)},
+        }
+        for (face, _), row in zip(pending, probabilities)
+    ]
+
+
+def as_table(rows: list[dict]) -> pd.DataFrame:
+    integers = dict.fromkeys(["frame", "track", "x", "y", "w", "h"], "int64")
+    floats = dict.fromkeys(["time_s", *PROBABILITY_COLUMNS], "float64")
+    return pd.DataFrame(rows, columns=COLUMNS).astype({**integers, **floats})
+
+
+@contextmanager
+def video_writer(output_path: Path, info: VideoInfo) -> Iterator[tuple[cv2.VideoWriter, Path]]:
+    """A writer to a hidden file beside output_path, renamed into place when the block succeeds."""
+    try:
+        output_path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DataError(f"{output_path}: cannot write there ({error.strerror or error})") from None
+    if output_path.is_dir():
+        raise DataError(f"{output_path}: a folder; give a file name for the annotated video")
+    choices = [(output_path, "MJPG")] if output_path.suffix.lower() == ".avi" else [(output_path, "mp4v")]
+    if output_path.suffix.lower() != ".avi":
+        choices.append((output_path.with_suffix(".avi"), "MJPG"))
+    for final, codec in choices:
+        partial = final.with_name(f".{final.stem}.partial{final.suffix}")
+        with quiet_opencv():
+            writer = cv2.VideoWriter(
+                str(partial), cv2.VideoWriter_fourcc(*codec), info.fps or DEFAULT_FPS, (info.width, info.height)
+            )
+        if writer.isOpened():
+            break
+        writer.release()
+        partial.unlink(missing_ok=True)
+    else:
+        raise DataError(f"{output_path}: cannot write a video there (no mp4v or MJPG encoder, or no permission)")
+    try:
+        yield writer, final
+        writer.release()
+        os.replace(partial, final)
+    except OSError as error:
+        raise DataError(f"{final}: cannot write ({error.strerror or error})") from None
+    finally:
+        writer.release()
+        partial.unlink(missing_ok=True)
+
+
+def draw_faces(bgr: np.ndarray, faces: list[dict]) -> None:
+    """Draw each face's box and '#track label p' on the frame, in place, in its track's colour."""
+    longest_side = max(bgr.shape[:2])
+    line = max(2, longest_side // 250)
+    font, font_scale = cv2.FONT_HERSHEY_SIMPLEX, max(0.45, longest_side / 1100)
+    for face in faces:
+        x, y, width, height = (int(face[key]) for key in ("x", "y", "w", "h"))
+        colour = TRACK_COLORS[(int(face["track"]) - 1) % len(TRACK_COLORS)]
+        cv2.rectangle(bgr, (x, y), (x + width, y + height), colour, line)
+        text = f"#{face['track']} {face['label']} {face['p_' + face['label']]:.2f}"
+        (text_width, text_height), baseline = cv2.getTextSize(text, font, font_scale, 1)
+        top = max(0, y - text_height - baseline - 2 * line)
+        cv2.rectangle(bgr, (x, top), (x + text_width + 2 * line, top + text_height + baseline + line), (0, 0, 0), -1)
+        cv2.putText(bgr, text, (x + line, top + text_height + line), font, font_scale, colour, 1, cv2.LINE_AA)
