@@ -71,7 +71,9 @@ def test_the_shipped_model_is_what_the_registered_rule_picks_from_the_committed_
     selection = card_evaluation()["selection"]
     public = selection["publictest_accuracy"]
     every_combination = {
-        " + ".join(names) for size in range(1, len(registered) + 1) for names in itertools.combinations(registered, size)
+        " + ".join(names)
+        for size in range(1, len(registered) + 1)
+        for names in itertools.combinations(registered, size)
     }
     assert set(public) | set(selection["too_large"]) == every_combination
     best = max(public.values())
