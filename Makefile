@@ -1,11 +1,11 @@
 # Two entry points for a fresh machine; each makes its own virtual environment.
 #   make reproduce   install, then run the three notebooks (full data if in place, else the sample)
-#   make test        install, then run the tests
+#   make test        install, then run the tests, the install check and the dependency floors
 PYTHON ?= python3
 VENV ?= .venv
 STAMP = $(VENV)/.installed
 
-.PHONY: reproduce test test-fast sample lint clean
+.PHONY: reproduce test test-fast install-test sample lint floors clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,12 +16,24 @@ $(STAMP): pyproject.toml
 reproduce: $(STAMP)
 	$(VENV)/bin/python -m scripts.reproduce
 
+# Everything CI runs: the tests, then the wheel in a fresh environment, then the lowest allowed dependencies.
 test: $(STAMP)
 	$(VENV)/bin/pytest
+	bash scripts/check_install.sh
+	bash scripts/check_floors.sh
 
 # For development: everything but the tests that train or run the notebooks.
 test-fast: $(STAMP)
 	$(VENV)/bin/pytest -m "not slow"
+
+# The wheel built, installed into a fresh venv outside the checkout, and used from another folder.
+install-test:
+	bash scripts/check_install.sh
+
+# The dependency floors, tested: a fresh venv with every dependency at the lowest version pyproject.toml
+# allows, used from outside the checkout (a few minutes).
+floors:
+	bash scripts/check_floors.sh
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests scripts

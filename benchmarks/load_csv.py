@@ -1,6 +1,6 @@
 """Loading the full CSV: fer.load_csv cold and cached against a naive per-row split() parse, in one run.
 
-python benchmarks/load_csv.py [path/to/fer2013.csv(.gz)]   # default: $FER_DATA, else data/fer2013
+python -m benchmarks.load_csv [path/to/fer2013.csv(.gz)]   # default: $FER_DATA, else data/fer2013
 """
 
 import csv
@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.readme_section import publish
 from fer.data.datasets import CSV_NAMES
 from fer.data.locations import default_data_dir
 
@@ -48,10 +49,13 @@ def main() -> None:
         cached_seconds, _ = timed(lambda: load_csv(path))
     rows = sum(len(split) for split in ours.values())
     assert rows == len(naive_images), "both parsers must read every row"
-    print(f"file: {path} ({rows} rows)")
-    print(f"naive per-row split():  {naive_seconds:7.2f} s")
-    print(f"fer.load_csv, cold:     {cold_seconds:7.2f} s   naive/cold   = {naive_seconds / cold_seconds:6.1f}x")
-    print(f"fer.load_csv, cached:   {cached_seconds:7.2f} s   naive/cached = {naive_seconds / cached_seconds:6.1f}x")
+    lines = [
+        f"file: {path} ({rows} rows); load average {os.getloadavg()[0]:.1f} at the end",
+        f"naive per-row split():  {naive_seconds:7.2f} s",
+        f"fer.load_csv, cold:     {cold_seconds:7.2f} s   naive/cold   = {naive_seconds / cold_seconds:6.1f}x",
+        f"fer.load_csv, cached:   {cached_seconds:7.2f} s   naive/cached = {naive_seconds / cached_seconds:6.1f}x",
+    ]
+    publish("load-csv", "1. Loading the full CSV", "python -m benchmarks.load_csv", lines)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from benchmarks.readme_section import publish
 from fer.inference.photos import read_photo
 from fer.inference.predict import default_model, predict_photo
 from fer.inference.video import classify, faces_in_frame, predict_video, read_frames
@@ -27,8 +28,6 @@ from fer.training.machine import describe_machine, machine_summary
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PHOTO = REPO_ROOT / "docs" / "astronaut.jpg"
-README = Path(__file__).with_name("README.md")
-START, END = "<!-- video-throughput:start -->", "<!-- video-throughput:end -->"
 SIZE = (640, 480)
 CLIP_FPS = 24
 
@@ -120,17 +119,6 @@ def report(frame_count: int, photo_count: int, rounds: int) -> list[str]:
     ]
 
 
-def update_readme(command: str, lines: list[str]) -> None:
-    """Replace the text between this script's markers in benchmarks/README.md (added at the end the first time)."""
-    section = f"{START}\n```\n{command}\n```\n\n```\n" + "\n".join(lines) + f"\n```\n{END}"
-    text = README.read_text()
-    if START in text and END in text:
-        text = text[: text.index(START)] + section + text[text.index(END) + len(END) :]
-    else:
-        text = text.rstrip("\n") + "\n\n## 6. Emotions over time in a video\n\n" + section + "\n"
-    README.write_text(text)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=48, help="frames in the 640x480 clip")
@@ -138,8 +126,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds of each variant; the fastest is kept")
     args = parser.parse_args()
     lines = report(args.frames, args.photos, args.rounds)
-    print("\n".join(lines))
-    update_readme(" ".join(["python", "benchmarks/video_throughput.py", *sys.argv[1:]]), lines)
+    command = " ".join(["python -m benchmarks.video_throughput", *sys.argv[1:]])
+    publish("video-throughput", "6. Emotions over time in a video", command, lines)
 
 
 if __name__ == "__main__":

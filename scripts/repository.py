@@ -24,3 +24,9 @@ def output_root(data_dir: Path, quick: bool = False) -> Path:
     if quick:
         return REPO_ROOT / "outputs" / "quick"
     return REPO_ROOT / "outputs" / "sample" if is_sample(data_dir) else REPO_ROOT
+
+
+def shown(path: Path) -> Path:
+    """path relative to the repository when it lies inside it (as notebooks and READMEs show it), else as it is."""
+    absolute = Path(path).resolve()
+    return absolute.relative_to(REPO_ROOT) if absolute.is_relative_to(REPO_ROOT) else Path(path)

@@ -11,7 +11,7 @@ from pathlib import Path
 import papermill
 
 from fer.data.locations import is_sample
-from scripts.repository import FULL_DATA_DIR, NOTEBOOK_DIR, REPO_ROOT, SAMPLE_DATA_DIR, output_root
+from scripts.repository import FULL_DATA_DIR, NOTEBOOK_DIR, REPO_ROOT, SAMPLE_DATA_DIR, output_root, shown
 
 NOTEBOOKS = ("csv_pipeline.ipynb", "image_pipeline.ipynb", "comparison.ipynb", "real_photos.ipynb")
 
@@ -35,12 +35,13 @@ def reproduce(
     executed_dir = NOTEBOOK_DIR if root == REPO_ROOT else root / "notebooks"
     executed_dir.mkdir(parents=True, exist_ok=True)
     print(describe_data(data_dir) + f" Outputs go to {root}.", flush=True)
-    # Paths relative to the notebooks' folder, so the committed notebooks name no folder of this machine.
-    parameters = {"data_dir": relative(data_dir), "output_root": relative(root), "quick": quick}
+    # Paths relative to the repository, where the notebooks run, so the committed ones name no folder of this machine.
+    parameters = {"data_dir": str(shown(data_dir)), "output_root": str(shown(root)), "quick": quick}
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # the kernels inherit it: no TensorFlow start-up lines
     for name in notebooks:
         print(f"Running notebooks/{name} ...", flush=True)
         papermill.execute_notebook(
-            NOTEBOOK_DIR / name, executed_dir / name, parameters=parameters, cwd=str(NOTEBOOK_DIR), progress_bar=False
+            NOTEBOOK_DIR / name, executed_dir / name, parameters=parameters, cwd=str(REPO_ROOT), progress_bar=False
         )
     print(f"Done. Executed notebooks are in {executed_dir}.")
     return root
@@ -53,10 +54,6 @@ def checkout_data_dir() -> Path:
     if any(FULL_DATA_DIR.glob("fer2013.csv*")) or (FULL_DATA_DIR / "train").is_dir():
         return FULL_DATA_DIR
     return SAMPLE_DATA_DIR
-
-
-def relative(path: Path) -> str:
-    return os.path.relpath(path, NOTEBOOK_DIR)
 
 
 def main(argv: list[str] | None = None) -> int:

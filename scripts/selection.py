@@ -1,9 +1,8 @@
 """The shipped model's pre-registration file, Pretrained_Model/selection.toml, and the commits that added it."""
 
 import subprocess
-from pathlib import Path
-
 import tomllib
+from pathlib import Path
 
 from scripts.repository import PRETRAINED_RUN_DIR, REPO_ROOT
 

@@ -1,4 +1,5 @@
 import json
+import re
 
 import nbformat
 import pytest
@@ -29,3 +30,23 @@ def test_all_notebooks_run_on_the_sample_for_one_epoch(tmp_path):
         "| CSV pipeline | this repository (PrivateTest), SAMPLE data |"
         in (root / "results" / "results_table.md").read_text()
     )
+
+
+COMMITTED_NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
+MACHINE_PATH = re.compile(r"(?<![\w.])/(?:work|home|root|tmp|Users|usr|opt|var)/")
+TENSORFLOW_LOG = re.compile(r"cpu_feature_guard|absl::InitializeLog|oneDNN custom operations|I0000 00:00")
+
+
+@pytest.mark.parametrize("path", COMMITTED_NOTEBOOKS, ids=lambda path: path.name)
+def test_committed_notebooks_name_no_folder_of_the_machine_and_carry_no_log_noise(path):
+    notebook = nbformat.read(path, as_version=4)
+    texts = []
+    for cell in notebook.cells:
+        texts.append(cell.source)
+        for output in cell.get("outputs", []):
+            texts.append(output.get("text", ""))
+            texts += [str(value) for value in output.get("data", {}).values() if isinstance(value, str)]
+    text = "\n".join(texts)
+    assert not MACHINE_PATH.search(text), MACHINE_PATH.search(text).group(0) if MACHINE_PATH.search(text) else ""
+    assert "\x1b[" not in text, "ANSI escape codes in an output"
+    assert not TENSORFLOW_LOG.search(text), "TensorFlow's log lines in an output"
