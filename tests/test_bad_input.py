@@ -124,7 +124,7 @@ def test_predict_prints_its_results_even_when_the_annotate_folder_cannot_be_made
     assert code == PREDICT_SOME_FAILED
     captured = capsys.readouterr()
     assert len(json.loads(captured.out)[0]["faces"]) == 1
-    assert "Traceback" not in captured.err and "astronaut.jpg: annotated copy not written" in captured.err
+    assert "Traceback" not in captured.err and "astronaut_annotated.png: not written" in captured.err
 
 
 def test_two_photos_of_one_name_get_two_annotated_copies(tmp_path):
@@ -183,3 +183,69 @@ def test_the_command_keeps_tensorflows_log_lines_off_stderr(tmp_path):
     )
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0, result.stderr
+
+
+def test_a_model_that_returns_raw_scores_is_refused(tmp_path, capsys):
+    logits = keras.Sequential([keras.Input((48, 48, 1)), keras.layers.Flatten(), keras.layers.Dense(7)])
+    model = saved(logits, tmp_path / "logits.keras")
+    assert main(["predict", str(SMILING), "--model", str(model)]) == 2
+    assert "not class probabilities" in capsys.readouterr().err
+
+
+def test_annotated_copies_never_replace_an_input_or_another_output(tmp_path, capsys):
+    model = saved(fer.build_model("csv_cnn"), tmp_path / "model.keras")
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    (folder / "a.jpg").write_bytes(SMILING.read_bytes())
+    (folder / "a.png").write_bytes(SMILING.read_bytes())
+    users_file = folder / "a_annotated.png"  # the user's own photo, under the name a.jpg's copy would take
+    Image.open(SMILING).convert("L").save(users_file)
+    users_bytes = users_file.read_bytes()
+    csv_output = folder / "a_2_annotated.png"  # the name the second copy would take
+    args = ["predict", str(folder), "--model", str(model), "--annotate", str(folder), "--csv", str(csv_output)]
+    assert main(args) == 0
+    assert users_file.read_bytes() == users_bytes
+    assert csv_output.read_text().startswith("path,frame")
+    written = sorted(path.name for path in folder.iterdir())
+    copies = ["a_3_annotated.png", "a_4_annotated.png", "a_annotated_annotated.png"]
+    assert written == sorted(["a.jpg", "a.png", "a_annotated.png", csv_output.name, *copies])
+
+
+@pytest.mark.parametrize(
+    "option, value",
+    [("--seed", "-1"), ("--seed", str(2**32)), ("--learning-rate", "inf"), ("--learning-rate", "nan")],
+)
+def test_train_refuses_seeds_and_rates_keras_cannot_use_before_writing(tmp_path, option, value, capsys):
+    run_dir = tmp_path / "run"
+    assert main(["train", "--data", str(tmp_path), "--run-dir", str(run_dir), option, value]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+    assert not run_dir.exists()
+
+
+def test_a_run_directory_under_a_file_is_one_line(tmp_path, capsys):
+    (tmp_path / "a_file").write_text("")
+    assert main(["train", "--data", str(tmp_path), "--run-dir", str(tmp_path / "a_file" / "run")]) == 2
+    assert "is a file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "row",
+    ["3,PIXELS,Training,extra", "x,3,PIXELS,Training", "3,PIXELS,Training,"],
+    ids=["extra-field", "leading-field", "trailing-comma"],
+)
+def test_a_row_with_more_fields_than_the_header_is_refused(tmp_path, row, capsys):
+    pixels = " ".join(["5"] * 2304)
+    data = tmp_path / "fer2013.csv"
+    data.write_text(f"emotion,pixels,Usage\n{row.replace('PIXELS', pixels)}\n3,{pixels},PrivateTest\n")
+    with pytest.raises(fer.DataError, match="cannot be read as CSV"):
+        fer.load_csv(data)
+
+
+@pytest.mark.parametrize("token", ["--5", "+-5", "٣", "5.0", "1e2"])
+def test_odd_pixel_tokens_are_named_not_crashed_on(tmp_path, token):
+    pixels = ["5"] * 2304
+    pixels[7] = token
+    data = tmp_path / "fer2013.csv"
+    data.write_text(f"emotion,pixels,Usage\n3,{' '.join(pixels)},Training\n")
+    with pytest.raises(fer.DataError, match="line 2: pixel 8 is .* not a whole number"):
+        fer.load_csv(data)

@@ -3,8 +3,10 @@
 import argparse
 import dataclasses
 import json
+import math
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 from fer.errors import DataError
@@ -163,12 +165,12 @@ def run_predict(args: argparse.Namespace) -> int:
     The predictions are printed first; files (annotated copies, --csv, --plot) are written after, so
     that an output that cannot be written costs only that output.
     """
+    if args.every < 1 or (args.fps is not None and not (math.isfinite(args.fps) and args.fps > 0)):
+        raise DataError("--every must be 1 or more, and --fps a positive number")
     from fer.inference.photos import expand_image_paths, read_photo
     from fer.inference.predict import default_model, predict_photo
     from fer.models.files import load_model
 
-    if args.every < 1 or (args.fps is not None and not args.fps > 0):
-        raise DataError("--every must be 1 or more and --fps positive")
     model = load_model(args.model) if args.model else default_model()
     paths = expand_image_paths(args.paths, extra_suffixes=VIDEO_SUFFIXES)
     records, frames = [], {}
@@ -186,13 +188,27 @@ def run_predict(args: argparse.Namespace) -> int:
         records.append({"path": str(path), "faces": faces} | ({} if faces else {"note": "no face found"}))
     print(json.dumps(records, indent=2) if args.json else predictions_table(records), flush=True)
     failed = any("error" in record for record in records)
-    if args.annotate:
-        failed |= not write_annotated_copies(records, frames, Path(args.annotate), args)
+    taken = {path.resolve() for path in paths}  # no output of this call replaces an input or another output
     if args.csv:
-        failed |= not write_output(Path(args.csv), lambda path: write_face_rows(records, frames, path))
+        csv_path = claim(Path(args.csv), taken)
+        failed |= not write_output(csv_path, lambda path: write_face_rows(records, frames, path))
     if args.plot:
-        failed |= not write_timelines(frames, Path(args.plot))
+        failed |= not write_timelines(frames, Path(args.plot), taken)
+    if args.annotate:
+        failed |= not write_annotated_copies(records, frames, Path(args.annotate), args, taken)
     return PREDICT_SOME_FAILED if failed else 0
+
+
+def claim(path: Path, taken: set[Path]) -> Path:
+    """path, numbered (name_2.ext ...) when an input or an earlier output of this call has its name."""
+    target, number = path, 1
+    while target.resolve() in taken:
+        number += 1
+        target = path.with_name(f"{path.stem}_{number}{path.suffix}")
+    if target != path:
+        print(f"fer predict: {path} is an input or another output of this call; writing {target}", file=sys.stderr)
+    taken.add(target.resolve())
+    return target
 
 
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv"}
@@ -257,24 +273,29 @@ def write_face_rows(records: list[dict], frames: dict, path: Path) -> None:
     write_text(path, table.to_csv(index=False))
 
 
-def write_timelines(frames: dict, path: Path) -> bool:
+def write_timelines(frames: dict, path: Path, taken: set[Path]) -> bool:
     """--plot: the timeline figure of the one video, or one figure per video named after it."""
     from fer.inference.timeline import write_timeline
 
     videos = {name: frame for name, frame in frames.items() if frame is not None}
+    if not videos:
+        print(f"fer predict: no video was analysed, so no timeline was written to {path}", file=sys.stderr)
     all_written = True
     for name, frame in videos.items():
         target = path if len(videos) == 1 else path.with_name(f"{path.stem}_{Path(name).stem}{path.suffix}")
+        target = claim(target, taken)
         all_written &= write_output(target, lambda target, frame=frame: write_timeline(frame, target))
     return all_written
 
 
-def write_annotated_copies(records: list[dict], frames: dict, folder: Path, args: argparse.Namespace) -> bool:
+def write_annotated_copies(
+    records: list[dict], frames: dict, folder: Path, args: argparse.Namespace, taken: set[Path]
+) -> bool:
     """An annotated copy of each input that was read, one distinct file each; False if any could not be written."""
     from fer.inference.photos import read_photo
     from fer.inference.predict import annotate
 
-    all_written, taken = True, set()
+    all_written = True
     for record in records:
         source = Path(record["path"])
         if "tracks" in record:
@@ -298,12 +319,12 @@ def write_annotated_copies(records: list[dict], frames: dict, folder: Path, args
 
 
 def distinct_name(folder: Path, stem: str, suffix: str, taken: set[Path]) -> Path:
-    """folder/<stem>_annotated<suffix>, numbered when two inputs of one call share a name."""
+    """folder/<stem>_annotated<suffix>, numbered when an input or another output of one call has that name."""
     target, number = folder / f"{stem}_annotated{suffix}", 1
-    while target in taken:
+    while target.resolve() in taken:
         number += 1
         target = folder / f"{stem}_{number}_annotated{suffix}"
-    taken.add(target)
+    taken.add(target.resolve())
     return target
 
 
@@ -350,8 +371,10 @@ def check_writable(output: Path) -> None:
         output.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise DataError(f"{output}: cannot be written ({error.strerror or error})") from None
-    if not os.access(output.parent, os.W_OK):
-        raise DataError(f"{output}: cannot be written (no permission to write in {output.parent})")
+    try:  # a real file, not os.access: root may write anywhere by permission, yet not in /proc
+        tempfile.TemporaryFile(dir=output.parent).close()
+    except OSError as error:
+        raise DataError(f"{output}: cannot be written ({error.strerror or error})") from None
 
 
 if __name__ == "__main__":

@@ -12,12 +12,12 @@ from fer.atomic import atomic_file
 from fer.data.labels import IMAGE_SIZE, NUM_CLASSES, USAGES
 from fer.data.splits import LabeledImages, Splits
 
-CACHE_FORMAT_VERSION = "1"
+CACHE_FORMAT_VERSION = "2"  # 2: each entry names its key
 
 
 def cache_dir() -> Path:
     """Where parsed data sets are kept: $FER_CACHE_DIR, else ~/.cache/fer."""
-    return Path(os.environ.get("FER_CACHE_DIR", Path.home() / ".cache" / "fer"))
+    return Path(os.environ.get("FER_CACHE_DIR") or Path.home() / ".cache" / "fer")
 
 
 def digest_files(paths: Iterable[Path], root: Path | None = None) -> str:
@@ -41,12 +41,12 @@ def cached_splits(key: str, parse: Callable[[], Splits]) -> Splits:
     path = cache_dir() / f"{key}.npz"
     if path.exists():
         try:
-            return read_splits(path)
+            return read_splits(path, key)
         except Exception as error:  # noqa: BLE001 - whatever is wrong with the file, the source is parsed again
             warn(f"{path}: damaged cache entry ({type(error).__name__}: {error}); parsing the source again")
     splits = parse()
     try:
-        save_splits(splits, path)
+        save_splits(splits, path, key)
     except OSError as error:
         warn(f"{path}: cannot write the cache ({error}); the data is not cached")
     return splits
@@ -56,11 +56,18 @@ def warn(message: str) -> None:
     print(f"fer: warning: {message}", file=sys.stderr)
 
 
-def read_splits(path: Path) -> Splits:
-    """The splits stored at path, checked: uint8 48x48x1 images, labels 0..6, one label per image; never unpickled."""
+def read_splits(path: Path, key: str) -> Splits:
+    """The splits stored at path under key, checked: uint8 48x48x1 images, labels 0..6, one label per image.
+
+    Never unpickled. The entry must name the key it was stored under: a file copied or renamed into
+    place is not taken for the parse of another source.
+    """
+    expected = sorted(["key", *(f"{usage}_{part}" for usage in USAGES for part in ("images", "labels"))])
     with np.load(path, allow_pickle=False) as stored:
-        if sorted(stored.files) != sorted(f"{usage}_{part}" for usage in USAGES for part in ("images", "labels")):
+        if sorted(stored.files) != expected:
             raise ValueError(f"holds {', '.join(stored.files) or 'nothing'}, not the three splits")
+        if str(stored["key"]) != key:
+            raise ValueError("it was stored for another source")
         splits = {usage: LabeledImages(stored[f"{usage}_images"], stored[f"{usage}_labels"]) for usage in USAGES}
     for usage, split in splits.items():
         images, labels = split.images, split.labels
@@ -73,9 +80,9 @@ def read_splits(path: Path) -> Splits:
     return splits
 
 
-def save_splits(splits: Splits, path: Path) -> None:
-    """Write the splits to path as .npz, atomically (write, then rename)."""
-    arrays = {}
+def save_splits(splits: Splits, path: Path, key: str) -> None:
+    """Write the splits to path as .npz, with the key they are stored under, atomically (write, then rename)."""
+    arrays = {"key": np.array(key)}
     for usage, split in splits.items():
         arrays[f"{usage}_images"] = split.images
         arrays[f"{usage}_labels"] = split.labels

@@ -1,6 +1,7 @@
 """Load the CSV form of FER-2013 (columns emotion, pixels, Usage; plain or .gz)."""
 
 import gzip
+import re
 import warnings
 import zlib
 from pathlib import Path
@@ -15,12 +16,15 @@ from fer.errors import DataError
 
 REQUIRED_COLUMNS = ("emotion", "pixels", "Usage")
 FIRST_DATA_LINE = 2  # line 1 is the header
+WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
 ROW_END = -1  # no pixel value; marks the end of each row in the one string parsed
 
 
 def load_csv(path: str | Path, use_cache: bool = True) -> Splits:
     """Load fer2013.csv(.gz) into per-Usage gray images (N, 48, 48, 1) uint8 and labels."""
     path = Path(path)
+    if path.is_dir():
+        raise DataError(f"{path}: is a folder, not a CSV file")
     if not path.is_file():
         raise DataError(f"{path}: no such file")
     if not use_cache:
@@ -56,16 +60,28 @@ def read_frame(path: Path) -> pd.DataFrame:
     """The CSV's rows as strings, blank lines dropped; the index is each row's position among the file's lines."""
     encoding = text_encoding(path)
     try:
-        frame = pd.read_csv(
-            path, dtype=str, keep_default_na=False, skipinitialspace=True, skip_blank_lines=False, encoding=encoding
-        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)  # extra fields dropped: refuse, not truncate
+            frame = pd.read_csv(
+                path,
+                dtype=str,
+                keep_default_na=False,
+                skipinitialspace=True,
+                skip_blank_lines=False,
+                encoding=encoding,
+                index_col=False,  # a row with an extra field is an error, not a row index
+            )
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: the file is empty") from None
     except UnicodeDecodeError:
         raise DataError(f"{path}, line {first_undecodable_line(path, encoding)}: not {encoding} text") from None
-    except (pd.errors.ParserError, gzip.BadGzipFile, zlib.error, EOFError, OSError) as error:
-        raise DataError(f"{path}: cannot be read as CSV ({error})") from None
+    except (pd.errors.ParserError, pd.errors.ParserWarning, gzip.BadGzipFile, zlib.error, EOFError, OSError) as error:
+        reason = " ".join(str(error).split())  # pandas' messages end in a newline: keep the error one line
+        raise DataError(f"{path}: cannot be read as CSV ({reason})") from None
     frame.columns = [str(column).strip() for column in frame.columns]
+    repeated = [column for column in frame.columns if re.fullmatch(r"(emotion|pixels|Usage)\.\d+", column)]
+    if repeated:
+        raise DataError(f"{path}: the header repeats a column ({', '.join(repeated)})")
     missing = [column for column in REQUIRED_COLUMNS if column not in frame.columns]
     if missing:
         raise DataError(f"{path}: missing column(s) {', '.join(missing)}; the header has {', '.join(frame.columns)}")
@@ -111,8 +127,10 @@ def line_of(row: int) -> int:
 
 
 def parse_labels(path: Path, emotion: pd.Series) -> np.ndarray:
-    numbers = pd.to_numeric(emotion.str.strip(), errors="coerce")
-    bad = numbers.isna() | (numbers % 1 != 0) | (numbers < 0) | (numbers >= NUM_CLASSES)
+    text = emotion.str.strip()
+    whole = text.str.fullmatch(r"[+-]?[0-9]{1,3}")  # written as a whole number, as the pixels must be
+    numbers = pd.to_numeric(text.where(whole), errors="coerce")
+    bad = numbers.isna() | (numbers < 0) | (numbers >= NUM_CLASSES)
     if bad.any():
         row = int(np.argmax(bad.to_numpy()))
         raise RowError(path, emotion.index[row], f"emotion {emotion.iloc[row]!r} is not a label 0..{NUM_CLASSES - 1}")
@@ -157,7 +175,7 @@ def locate_pixel_error(path: Path, pixels: pd.Series) -> RowError:
     for row, text in zip(pixels.index, pixels):
         tokens = text.split()
         for position, token in enumerate(tokens, start=1):
-            if not token.lstrip("+-").isdecimal() or not token.isascii():
+            if not WHOLE_NUMBER.fullmatch(token):
                 return RowError(path, row, f"pixel {position} is {token!r}, not a whole number")
         if len(tokens) != PIXELS_PER_IMAGE:
             return RowError(path, row, f"{len(tokens)} pixel values, expected {PIXELS_PER_IMAGE} (48x48)")

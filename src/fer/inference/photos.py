@@ -76,7 +76,8 @@ def expand_image_paths(paths: list[str], extra_suffixes: set[str] = frozenset())
     expanded, wanted = [], IMAGE_SUFFIXES | set(extra_suffixes)
     for path in map(Path, paths):
         if path.is_dir():
-            expanded.extend(sorted(p for p in path.iterdir() if p.suffix.lower() in wanted))
+            found = (p for p in path.iterdir() if p.suffix.lower() in wanted and not p.name.startswith("."))
+            expanded.extend(sorted(found))  # hidden files left half-written by other programs are skipped
         else:
             expanded.append(path)
     return expanded

@@ -6,6 +6,7 @@ import zipfile
 from pathlib import Path
 
 import keras
+import numpy as np
 
 from fer.data.labels import IMAGE_SIZE, NUM_CLASSES
 from fer.errors import DataError
@@ -31,6 +32,7 @@ def load_model(path: str | Path) -> keras.Model:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise DataError(f"{path}: cannot be loaded as a Keras model ({reason})") from None
     check_model_shape(model, path)
+    check_probabilities(model, path)
     if any(variable.dtype == "float16" for variable in model.weights):
         model = with_dtype(model, "float32")
     return model
@@ -46,6 +48,14 @@ def check_model_shape(model: keras.Model, path: Path) -> None:
             f"{path}: takes {describe(shapes[0])} and returns {describe(shapes[1])}; a FER-2013 model takes "
             f"{describe([expected_input])} gray faces and returns {NUM_CLASSES} class probabilities"
         )
+
+
+def check_probabilities(model: keras.Model, path: Path) -> None:
+    """The outputs must be probabilities (a softmax head): a model ending in raw scores would be read as such."""
+    probe = np.linspace(0, 255, 2 * IMAGE_SIZE * IMAGE_SIZE, dtype=np.float32).reshape(2, IMAGE_SIZE, IMAGE_SIZE, 1)
+    outputs = keras.ops.convert_to_numpy(model(probe, training=False))
+    if not (np.all(outputs >= -1e-6) and np.allclose(outputs.sum(axis=1), 1.0, atol=1e-3)):
+        raise DataError(f"{path}: its outputs are not class probabilities (they do not sum to 1: no softmax)")
 
 
 def describe(shapes: list[tuple]) -> str:

@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,9 @@ class TrainConfig:
         epochs = self.epochs if self.epochs is not None else model_spec(self.model).epochs
         run_dir = self.run_dir if self.run_dir is not None else f"runs/{self.model}"
         data = self.data if self.data is not None else str(default_data_dir())
+        blocked = next((folder for folder in Path(run_dir).resolve().parents if folder.is_file()), None)
+        if blocked or Path(run_dir).is_file():
+            raise DataError(f"{run_dir}: cannot be a run directory ({blocked or run_dir} is a file)")
         return dataclasses.replace(self, epochs=epochs, data=portable(data), run_dir=portable(run_dir))
 
 
@@ -45,8 +49,10 @@ def check(config: TrainConfig) -> None:
         value = getattr(config, name)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             raise DataError(f"{name} must be a positive whole number, not {value!r}")
-    if not config.learning_rate > 0:
-        raise DataError(f"learning_rate must be positive, not {config.learning_rate!r}")
+    if not (math.isfinite(config.learning_rate) and config.learning_rate > 0):
+        raise DataError(f"learning_rate must be a positive number, not {config.learning_rate!r}")
+    if isinstance(config.seed, bool) or not isinstance(config.seed, int) or not 0 <= config.seed < 2**32:
+        raise DataError(f"seed must be a whole number in 0 .. 2**32 - 1, not {config.seed!r}")
     if not 0 <= config.label_smoothing < 1:
         raise DataError(f"label_smoothing must be in [0, 1), not {config.label_smoothing!r}")
 
