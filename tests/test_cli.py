@@ -59,6 +59,7 @@ def test_unknown_split_is_a_clear_error(tmp_path, tiny_csv, capsys):
     assert "unknown split 'Validation'" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_train_command_writes_a_run(tmp_path, tiny_csv, capsys):
     run_dir = tmp_path / "run"
     assert (

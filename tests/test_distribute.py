@@ -6,6 +6,7 @@ import sys
 import textwrap
 
 import pandas as pd
+import pytest
 
 TRAIN_MIRRORED = textwrap.dedent(
     """
@@ -24,6 +25,7 @@ TRAIN_MIRRORED = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_training_under_mirrored_strategy_on_two_cpu_devices(tiny_csv, tmp_path):
     # 21 PublicTest images: the last validation batch would not split evenly over two replicas unpadded.
     run_dir = tmp_path / "run"

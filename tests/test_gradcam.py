@@ -1,5 +1,6 @@
 import keras
 import numpy as np
+import pytest
 
 import fer
 from fer.inference.gradcam import grad_cam, mean_attention_by_emotion
@@ -7,6 +8,7 @@ from fer.plots import plot_attention_by_emotion
 from tests.conftest import synthetic_faces
 
 
+@pytest.mark.slow
 def test_grad_cam_heatmaps_and_the_attention_figure(tmp_path):
     keras.utils.set_random_seed(0)
     images, labels, _ = synthetic_faces(280)

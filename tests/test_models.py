@@ -35,6 +35,7 @@ def test_unknown_model_name():
         fer.build_model("resnet")
 
 
+@pytest.mark.slow
 def test_a_short_fit_lowers_the_loss():
     keras.utils.set_random_seed(0)
     images, labels, _ = synthetic_faces(210)
@@ -65,6 +66,7 @@ def test_a_model_with_code_in_a_lambda_layer_is_refused(tmp_path):
         fer.load_model(path)
 
 
+@pytest.mark.slow
 def test_saved_models_leave_the_optimizer_state_out(tmp_path):
     from fer.models.files import save_model
 
