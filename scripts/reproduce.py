@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+import nbformat
 import papermill
 
 from fer.data.locations import is_sample
@@ -43,8 +44,19 @@ def reproduce(
         papermill.execute_notebook(
             NOTEBOOK_DIR / name, executed_dir / name, parameters=parameters, cwd=str(REPO_ROOT), progress_bar=False
         )
+        relative_papermill_paths(executed_dir / name)
     print(f"Done. Executed notebooks are in {executed_dir}.")
     return root
+
+
+def relative_papermill_paths(notebook: Path) -> None:
+    """papermill records the notebook's absolute paths in its metadata: keep them relative to the repository."""
+    executed = nbformat.read(notebook, as_version=4)
+    recorded = executed.metadata.get("papermill", {})
+    for key in ("input_path", "output_path"):
+        if recorded.get(key):
+            recorded[key] = str(shown(Path(recorded[key])))
+    nbformat.write(executed, notebook)
 
 
 def checkout_data_dir() -> Path:

@@ -40,7 +40,7 @@ TENSORFLOW_LOG = re.compile(r"cpu_feature_guard|absl::InitializeLog|oneDNN custo
 @pytest.mark.parametrize("path", COMMITTED_NOTEBOOKS, ids=lambda path: path.name)
 def test_committed_notebooks_name_no_folder_of_the_machine_and_carry_no_log_noise(path):
     notebook = nbformat.read(path, as_version=4)
-    texts = []
+    texts = [json.dumps(notebook.metadata)]
     for cell in notebook.cells:
         texts.append(cell.source)
         for output in cell.get("outputs", []):
