@@ -1,8 +1,9 @@
 """Time fer predict on a 512x512 photo: the whole command, one predict() call, and the model alone.
 
-    python benchmarks/predict_time.py [photo]   # default: docs/astronaut.jpg (512x512)
+    python -m benchmarks.predict_time [photo]   # default: docs/astronaut.jpg (512x512)
 """
 
+import os
 import subprocess
 import sys
 import time
@@ -11,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 import fer
+from benchmarks.readme_section import publish
 from fer.inference.faces import crop_face, detect_faces
 from fer.inference.photos import read_photo
 from fer.inference.predict import default_model
@@ -38,16 +40,19 @@ def main() -> None:
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", "fer.cli", "predict", str(photo_path)], check=True, capture_output=True)
     command = time.perf_counter() - started
-    call = median_seconds(lambda: fer.inference.predict(photo_path, model))
+    call = median_seconds(lambda: fer.predict(photo_path, model))
     detection = median_seconds(lambda: detect_faces(np.asarray(read_photo(photo_path).image.convert("L"))))
     model_alone = median_seconds(lambda: model(face, training=False))
 
-    print(f"photo: {photo_path} ({photo.image.width}x{photo.image.height})")
-    print(f"fer predict command (new process, imports, model load): {command * 1000:8.1f} ms")
-    print(f"fer.inference.predict(path), warm, median of {REPEATS}:            {call * 1000:8.1f} ms")
-    print(f"  read + face detection alone:                          {detection * 1000:8.1f} ms")
-    print(f"  model alone on the 48x48 face:                        {model_alone * 1000:8.1f} ms")
-    print(f"model share of a warm predict() call: {model_alone / call:.1%}")
+    lines = [
+        f"photo: {photo_path} ({photo.image.width}x{photo.image.height}); load average {os.getloadavg()[0]:.1f}",
+        f"fer predict command (new process, imports, model load): {command * 1000:8.1f} ms",
+        f"fer.predict(path), warm, median of {REPEATS}:               {call * 1000:8.1f} ms",
+        f"  read + face detection alone:                          {detection * 1000:8.1f} ms",
+        f"  model alone on the 48x48 face:                        {model_alone * 1000:8.1f} ms",
+        f"model share of a warm predict() call: {model_alone / call:.1%}",
+    ]
+    publish("predict-time", "5. fer predict on a 512x512 photo", "python -m benchmarks.predict_time", lines)
 
 
 if __name__ == "__main__":

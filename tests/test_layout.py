@@ -41,3 +41,19 @@ def test_no_module_of_the_package_refers_to_the_repository_layout():
         if REPOSITORY_LAYOUT.search(line)
     ]
     assert not offenders
+
+
+def test_benchmark_sections_are_their_scripts_output_with_relative_paths_only():
+    benchmarks = REPO_ROOT / "benchmarks"
+    readme = (benchmarks / "README.md").read_text()
+    assert not re.search(r"(?<![\w.])/(?:work|home|root|tmp|Users)/", readme), "an absolute path in the README"
+    sections = re.findall(r"<!-- ([\w-]+):start -->\n(.*?)<!-- \1:end -->", readme, re.DOTALL)
+    assert sections
+    publishers = {
+        name: script.name
+        for script in benchmarks.glob("*.py")
+        for name in re.findall(r'publish\(\s*"([\w-]+)"', script.read_text())
+    }
+    for name, body in sections:
+        assert name in publishers, f"no benchmark script writes the {name} section"
+        assert f"python -m benchmarks.{publishers[name].removesuffix('.py')}" in body
