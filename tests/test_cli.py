@@ -88,4 +88,4 @@ def test_a_file_that_is_no_model_is_a_clear_error(tmp_path, tiny_csv, capsys):
     not_a_model = tmp_path / "notes.keras"
     not_a_model.write_text("not a model")
     assert main(["evaluate", "--model", str(not_a_model), "--data", str(tiny_csv)]) == 2
-    assert "notes.keras: cannot be loaded as a Keras model" in capsys.readouterr().err
+    assert "notes.keras: not a Keras model file" in capsys.readouterr().err

@@ -146,8 +146,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from fer.models.pretrained import PRETRAINED_NAME, load_pretrained
 
     data_dir = Path(args.data) if args.data else default_data_dir()
-    data = load_data(data_dir, form=args.form)
     model = load_model(args.model) if args.model else load_pretrained()
+    data = load_data(data_dir, form=args.form)
     splits = tuple(args.split or ["PrivateTest"])
     try:
         results = evaluate(model, data, splits, tta=args.tta, intervals=args.intervals)
