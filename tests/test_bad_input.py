@@ -65,23 +65,22 @@ def test_train_checks_its_arguments_before_reading_or_writing_anything(tmp_path,
     assert not run_dir.exists()
 
 
+def one_face_and_a_model(folder: Path, usage: str) -> tuple[Path, Path]:
+    """A CSV holding one face of the given Usage, and an untrained model file."""
+    data = folder / "fer2013.csv"
+    data.write_text(f"emotion,pixels,Usage\n3,{' '.join(['100'] * 2304)},{usage}\n")
+    return data, saved(fer.build_model("csv_cnn"), folder / "model.keras")
+
+
 def test_evaluate_on_data_without_the_asked_split_is_one_line(tmp_path, capsys):
-    pixels = " ".join(["100"] * 2304)
-    data = tmp_path / "fer2013.csv"
-    data.write_text(f"emotion,pixels,Usage\n3,{pixels},Training\n")
-    model = tmp_path / "model.keras"
-    fer.build_model("csv_cnn").save(model)
+    data, model = one_face_and_a_model(tmp_path, "Training")
     assert main(["evaluate", "--data", str(data), "--model", str(model)]) == 2
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and str(data) in error and "no PrivateTest images" in error
 
 
 def test_evaluate_on_a_single_face_gives_scores_and_no_interval(tmp_path, capsys):
-    pixels = " ".join(["100"] * 2304)
-    data = tmp_path / "fer2013.csv"
-    data.write_text(f"emotion,pixels,Usage\n3,{pixels},PrivateTest\n")
-    model = tmp_path / "model.keras"
-    fer.build_model("csv_cnn").save(model)
+    data, model = one_face_and_a_model(tmp_path, "PrivateTest")
     assert main(["evaluate", "--data", str(data), "--model", str(model), "--intervals"]) == 0
     scores = json.loads(capsys.readouterr().out)["splits"]["PrivateTest"]
     assert scores["n"] == 1 and scores["accuracy_ci95"] is None
