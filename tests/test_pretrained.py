@@ -39,6 +39,10 @@ def test_the_shipped_file_stores_float16_weights_that_load_pretrained_computes_i
 
 
 def test_the_model_card_is_what_the_code_renders_for_the_shipped_file():
+    from scripts.selection import read_selection, registration_commit
+
+    if any(registration_commit(entry["name"]) is None for entry in read_selection()["registration"]):
+        pytest.skip("the card quotes registration commits, and this checkout has no git history to find them in")
     assert MODEL_CARD.read_text() == render_model_card()
     assert card_evaluation()["model_file"]["sha256"] == hashlib.sha256(pretrained_path().read_bytes()).hexdigest()
 
