@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image
 
 from fer.data.labels import EMOTIONS, FOLDER_TO_LABEL, USAGES
+from fer.data.locations import SAMPLE_MARKER
 
 PER_CLASS = {"Training": 30, "PublicTest": 8, "PrivateTest": 8}
 
@@ -60,6 +61,10 @@ def main() -> None:
         writer = csv.writer(handle)
         writer.writerow(["emotion", "pixels", "Usage"])
         writer.writerows(rows)
+    marker = args.out / SAMPLE_MARKER  # runs on this folder are labelled as sample runs (fer.data.locations)
+    if not marker.is_file():
+        note = f"{len(rows)} faces by scripts/make_sample.py; its numbers mean nothing."
+        marker.write_text(f"# A sample of FER-2013\n\n{note}\n")
     print(f"wrote {len(rows)} faces to {args.out}")
 
 
