@@ -17,7 +17,7 @@ import time
 
 import keras
 
-from fer.data.datasets import load_data, to_dataset
+from fer.data.datasets import epoch_batches, load_data
 from fer.data.labels import EMOTIONS
 from fer.data.locations import default_data_dir
 from fer.models.architectures import build_fer_net
@@ -46,7 +46,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1, help="times each variant is timed in turns")
     args = parser.parse_args()
     training = load_data(args.data, form="folders")["Training"]
-    ours = to_dataset(training, BATCH_SIZE, shuffle_seed=42)
+    ours, _ = epoch_batches(training, BATCH_SIZE, seed=42, first_epoch=0, epochs=1)  # what fer.train feeds
     plain = keras.utils.image_dataset_from_directory(
         f"{args.data}/train",
         label_mode="categorical",

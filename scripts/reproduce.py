@@ -11,8 +11,8 @@ from pathlib import Path
 import nbformat
 import papermill
 
-from fer.data.locations import is_sample
-from scripts.repository import FULL_DATA_DIR, NOTEBOOK_DIR, REPO_ROOT, SAMPLE_DATA_DIR, output_root, shown
+from fer.data.locations import default_data_dir, is_sample
+from scripts.repository import NOTEBOOK_DIR, REPO_ROOT, output_root, shown
 
 NOTEBOOKS = ("csv_pipeline.ipynb", "image_pipeline.ipynb", "comparison.ipynb", "real_photos.ipynb")
 
@@ -60,12 +60,8 @@ def relative_papermill_paths(notebook: Path) -> None:
 
 
 def checkout_data_dir() -> Path:
-    """$FER_DATA, else the checkout's data/fer2013 when the full data is there, else its bundled sample."""
-    if "FER_DATA" in os.environ:
-        return Path(os.environ["FER_DATA"]).resolve()
-    if any(FULL_DATA_DIR.glob("fer2013.csv*")) or (FULL_DATA_DIR / "train").is_dir():
-        return FULL_DATA_DIR
-    return SAMPLE_DATA_DIR
+    """$FER_DATA, else this checkout's data/fer2013 when the full data is there, else its bundled sample."""
+    return default_data_dir(REPO_ROOT).resolve()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -190,7 +190,7 @@ def run_predict(args: argparse.Namespace) -> int:
     failed = any("error" in record for record in records)
     taken = {path.resolve() for path in paths}  # no output of this call replaces an input or another output
     if args.csv:
-        csv_path = claim(Path(args.csv), taken)
+        csv_path = claim_said(Path(args.csv), taken)
         failed |= not write_output(csv_path, lambda path: write_face_rows(records, frames, path))
     if args.plot:
         failed |= not write_timelines(frames, Path(args.plot), taken)
@@ -199,15 +199,25 @@ def run_predict(args: argparse.Namespace) -> int:
     return PREDICT_SOME_FAILED if failed else 0
 
 
-def claim(path: Path, taken: set[Path]) -> Path:
-    """path, numbered (name_2.ext ...) when an input or an earlier output of this call has its name."""
+def claim(path: Path, taken: set[Path], numbered=None) -> Path:
+    """path, or the first free numbered(2), numbered(3) ... when an input or an earlier output of this call has it.
+
+    numbered defaults to name_2.ext, name_3.ext ...; a renamed --csv or --plot is said on stderr.
+    """
+    numbered = numbered or (lambda number: path.with_name(f"{path.stem}_{number}{path.suffix}"))
     target, number = path, 1
     while target.resolve() in taken:
         number += 1
-        target = path.with_name(f"{path.stem}_{number}{path.suffix}")
+        target = numbered(number)
+    taken.add(target.resolve())
+    return target
+
+
+def claim_said(path: Path, taken: set[Path]) -> Path:
+    """claim(path), saying on stderr when the name given had to be numbered."""
+    target = claim(path, taken)
     if target != path:
         print(f"fer predict: {path} is an input or another output of this call; writing {target}", file=sys.stderr)
-    taken.add(target.resolve())
     return target
 
 
@@ -283,7 +293,7 @@ def write_timelines(frames: dict, path: Path, taken: set[Path]) -> bool:
     all_written = True
     for name, frame in videos.items():
         target = path if len(videos) == 1 else path.with_name(f"{path.stem}_{Path(name).stem}{path.suffix}")
-        target = claim(target, taken)
+        target = claim_said(target, taken)
         all_written &= write_output(target, lambda target, frame=frame: write_timeline(frame, target))
     return all_written
 
@@ -320,12 +330,9 @@ def write_annotated_copies(
 
 def distinct_name(folder: Path, stem: str, suffix: str, taken: set[Path]) -> Path:
     """folder/<stem>_annotated<suffix>, numbered when an input or another output of one call has that name."""
-    target, number = folder / f"{stem}_annotated{suffix}", 1
-    while target.resolve() in taken:
-        number += 1
-        target = folder / f"{stem}_{number}_annotated{suffix}"
-    taken.add(target.resolve())
-    return target
+    return claim(
+        folder / f"{stem}_annotated{suffix}", taken, lambda number: folder / f"{stem}_{number}_annotated{suffix}"
+    )
 
 
 def predictions_table(records: list[dict]) -> str:
@@ -367,11 +374,8 @@ def check_writable(output: Path) -> None:
     """A DataError when output cannot be written: an existing folder, or a folder that cannot be made."""
     if output.is_dir():
         raise DataError(f"{output}: is a folder; give a file name for the exported model")
-    try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise DataError(f"{output}: cannot be written ({error.strerror or error})") from None
     try:  # a real file, not os.access: root may write anywhere by permission, yet not in /proc
+        output.parent.mkdir(parents=True, exist_ok=True)
         tempfile.TemporaryFile(dir=output.parent).close()
     except OSError as error:
         raise DataError(f"{output}: cannot be written ({error.strerror or error})") from None

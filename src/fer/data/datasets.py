@@ -38,15 +38,6 @@ def load_data(path: str | Path, form: str = "auto") -> Splits:
     raise DataError(f"{path}: holds no FER-2013 data; expected {wanted}")
 
 
-def to_dataset(split: LabeledImages, batch_size: int, shuffle_seed: int | None = None) -> tf.data.Dataset:
-    """Batches of (float32 images 0..255, one-hot labels); shuffled each epoch when a seed is given."""
-    dataset = tf.data.Dataset.from_tensor_slices((split.images, split.labels))
-    if shuffle_seed is not None:
-        dataset = dataset.shuffle(len(split), seed=shuffle_seed, reshuffle_each_iteration=True)
-    dataset = dataset.batch(batch_size).map(one_hot_batch, num_parallel_calls=tf.data.AUTOTUNE)
-    return dataset.prefetch(tf.data.AUTOTUNE)
-
-
 def epoch_batches(
     split: LabeledImages, batch_size: int, seed: int, first_epoch: int, epochs: int
 ) -> tuple[tf.data.Dataset, int]:
