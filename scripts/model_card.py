@@ -87,8 +87,9 @@ def selection_history_rows(history: list[dict]) -> list[str]:
     return rows
 
 
-def registration_lines(registrations: list[dict]) -> list[str]:
-    """One line per registration: its candidates, the commit that added it, and whether it came before training."""
+def registration_lines(registrations: list[dict], selected_from: list[str]) -> list[str]:
+    """One line per registration: its candidates, the commit that added it, whether it came before training,
+    and whether the shipped model was chosen from it."""
     lines = []
     for entry in registrations:
         names = ", ".join(candidate["name"] for candidate in entry["candidates"])
@@ -98,7 +99,8 @@ def registration_lines(registrations: list[dict]) -> list[str]:
             else "written down after the fact, when PrivateTest figures were already public (the history below)"
         )
         commit = registration_commit(entry["name"]) or "not committed"
-        lines.append(f"- `{entry['name']}` (commit {commit}): {names}; {timing}.")
+        status = "" if entry["name"] in selected_from else " Not yet selected from: the shipped model predates it"
+        lines.append(f"- `{entry['name']}` (commit {commit}): {names}; {timing}.{status and status + '.'}")
     return lines
 
 
@@ -151,7 +153,7 @@ def render_model_card(root: Path = PRETRAINED_RUN_DIR) -> str:
     per_class.append("| images | " + " | ".join(str(int(single["per_class"][name]["support"])) for name in EMOTIONS))
     per_class[-1] += " |"
     history = selection_history_rows(read_selection_history(root))
-    registrations = registration_lines(read_selection()["registration"])
+    registrations = registration_lines(read_selection()["registration"], selection["registrations"])
     max_megabytes = MAX_MODEL_BYTES / 1e6
     shipped_file = SHIPPED_MODEL_FILE.relative_to(REPO_ROOT)
     weakest = min(EMOTIONS, key=lambda name: single["per_class"][name]["f1-score"])

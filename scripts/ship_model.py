@@ -11,6 +11,7 @@ only after the choice, for the card, from the shipped file, as `fer evaluate` do
 """
 
 import argparse
+import dataclasses
 import itertools
 import shutil
 import sys
@@ -28,6 +29,7 @@ from fer.evaluation.tta import tta_probabilities
 from fer.models.architectures import build_ensemble, with_dtype
 from fer.models.files import load_model, save_model
 from fer.models.pretrained import MAX_MODEL_BYTES, load_pretrained, pretrained_path
+from fer.training.config import TrainConfig, read_config
 from fer.training.machine import describe_machine
 from fer.training.records import read_metrics, write_figures
 from scripts.model_card import PRETRAINED_RUN_DIR, card_evaluation, readme_summary, write_model_card
@@ -43,7 +45,6 @@ RECORD_FILES = (
     "classification_report.txt",
     "model.keras",
 )
-
 
 
 def candidate_models(members: dict[str, keras.Model]) -> dict[str, keras.Model]:
@@ -86,9 +87,20 @@ def registered_candidates(selection_file: Path = SELECTION_FILE) -> dict[str, Pa
     unknown = [entry["name"] for entry in registrations if registration_commit(entry["name"]) is None]
     if unknown:
         sys.exit(f"ship_model: commit the registration(s) {', '.join(unknown)} in {selection_file} before shipping")
+    for entry in registrations:
+        for candidate in entry["candidates"]:
+            if "config" in candidate and not trained_as_registered(REPO_ROOT / candidate["run"], candidate["config"]):
+                sys.exit(f"ship_model: candidate {candidate['name']}: {candidate['run']} was not trained as registered")
     return {
         candidate["name"]: REPO_ROOT / candidate["run"] for entry in registrations for candidate in entry["candidates"]
     }
+
+
+def trained_as_registered(run_dir: Path, registered: dict) -> bool:
+    """Whether run_dir's config.json holds the registered settings (wherever the data and the run lay)."""
+    saved = read_config(run_dir)
+    wanted = dataclasses.replace(TrainConfig(**registered), data=None, run_dir=None)
+    return saved is not None and dataclasses.replace(saved, data=None, run_dir=None) == wanted
 
 
 def main() -> int:
@@ -126,6 +138,7 @@ def main() -> int:
             copy_record(run_dir, records[name])
     evaluation = card_evaluation(shipped, data, pretrained_path())
     evaluation["selection"] = {
+        "registrations": [entry["name"] for entry in read_selection()["registration"]],
         "publictest_accuracy": public,
         "too_large": too_large,
         "chosen": chosen,

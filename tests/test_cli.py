@@ -89,3 +89,17 @@ def test_a_file_that_is_no_model_is_a_clear_error(tmp_path, tiny_csv, capsys):
     not_a_model.write_text("not a model")
     assert main(["evaluate", "--model", str(not_a_model), "--data", str(tiny_csv)]) == 2
     assert "notes.keras: not a Keras model file" in capsys.readouterr().err
+
+
+def test_model_names_a_shipped_model_and_one_not_in_this_installation_is_a_clear_error(
+    tmp_path, tiny_csv, capsys, monkeypatch
+):
+    from fer.models import pretrained
+
+    assert main(["evaluate", "--model", "shipped", "--data", str(tiny_csv)]) == 0
+    assert json.loads(capsys.readouterr().out)["model"] == pretrained.PRETRAINED_NAME
+    monkeypatch.setitem(pretrained.PRETRAINED_FILES, "fast", "not_in_this_wheel.keras")
+    assert main(["evaluate", "--model", "fast", "--data", str(tiny_csv)]) != 0
+    assert "has no 'fast' model" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="no pretrained model 'best'; expected one of shipped, fast"):
+        fer.load_pretrained("best")

@@ -71,8 +71,10 @@ def test_the_shipped_model_is_what_the_registered_rule_picks_from_the_committed_
 
     from scripts.selection import read_selection
 
-    registered = [c["name"] for entry in read_selection()["registration"] for c in entry["candidates"]]
     selection = card_evaluation()["selection"]
+    registrations = read_selection()["registration"][: len(selection["registrations"])]
+    assert [entry["name"] for entry in registrations] == selection["registrations"]  # the oldest ones, none skipped
+    registered = [candidate["name"] for entry in registrations for candidate in entry["candidates"]]
     public = selection["publictest_accuracy"]
     every_combination = {
         " + ".join(names)

@@ -15,7 +15,7 @@ import fer
 
 KILL_AFTER_EPOCH = textwrap.dedent(
     """
-    import os, signal, sys
+    import json, os, signal, sys
     import keras
     import fer
 
@@ -27,7 +27,7 @@ KILL_AFTER_EPOCH = textwrap.dedent(
             os.kill(os.getpid(), signal.SIGKILL)
 
     keras.callbacks.CSVLogger.on_epoch_end = log_then_die
-    fer.train(fer.TrainConfig(model="csv_cnn", data=sys.argv[1], run_dir=sys.argv[2], epochs=4, batch_size=16))
+    fer.train(fer.TrainConfig(**json.loads(sys.argv[1])))
     """
 )
 
@@ -35,7 +35,8 @@ KILL_AFTER_EPOCH = textwrap.dedent(
 @pytest.mark.slow
 def test_killed_run_resumes_and_ends_with_all_epochs(tiny_csv, tmp_path, monkeypatch):
     run_dir = tmp_path / "run"
-    killed = subprocess.run([sys.executable, "-c", KILL_AFTER_EPOCH, str(tiny_csv), str(run_dir)], timeout=300)
+    config = {"model": "csv_cnn", "data": str(tiny_csv), "run_dir": str(run_dir), "epochs": 4, "batch_size": 16}
+    killed = subprocess.run([sys.executable, "-c", KILL_AFTER_EPOCH, json.dumps(config)], timeout=300)
     assert killed.returncode == -signal.SIGKILL
     assert not (run_dir / "metrics.json").exists() and not (run_dir / "model.keras").exists()
     assert len(pd.read_csv(run_dir / "training_log.csv")) == 2
@@ -48,7 +49,7 @@ def test_killed_run_resumes_and_ends_with_all_epochs(tiny_csv, tmp_path, monkeyp
         log_epoch(self, epoch, logs)
 
     monkeypatch.setattr(keras.callbacks.CSVLogger, "on_epoch_end", count_epochs)
-    fer.train(fer.TrainConfig(model="csv_cnn", data=str(tiny_csv), run_dir=str(run_dir), epochs=4, batch_size=16))
+    fer.train(fer.TrainConfig(**config))
     assert epochs_run == [2, 3]
     assert list(pd.read_csv(run_dir / "history.csv").epoch) == [0, 1, 2, 3]
     assert (run_dir / "metrics.json").is_file() and not (run_dir / "backup").exists()
@@ -56,13 +57,19 @@ def test_killed_run_resumes_and_ends_with_all_epochs(tiny_csv, tmp_path, monkeyp
     assert json.loads((run_dir / "metrics.json").read_text())["timed_epochs"] == 4
 
 
-
 @pytest.mark.slow
-def test_a_resumed_run_has_the_history_of_an_uninterrupted_one(tiny_csv, tmp_path):
-    """Weights, optimizer, batch order and dropout masks all continue where the killed run stopped."""
-    killed = subprocess.run([sys.executable, "-c", KILL_AFTER_EPOCH, str(tiny_csv), str(tmp_path / "resumed")])
+@pytest.mark.parametrize(
+    "recipe",
+    [{}, {"optimizer": "sgd", "learning_rate": 0.01, "weight_decay": 5e-4, "lr_schedule": "plateau", "mixup": 0.2}],
+    ids=["adam", "sgd-plateau-mixup"],
+)
+def test_a_resumed_run_has_the_history_of_an_uninterrupted_one(tiny_csv, tmp_path, recipe):
+    """Weights, optimizer, batch order, mixup partners and dropout masks all continue where the killed run stopped."""
+    config = {"model": "csv_cnn", "data": str(tiny_csv), "epochs": 4, "batch_size": 16, **recipe}
+    killed = subprocess.run(
+        [sys.executable, "-c", KILL_AFTER_EPOCH, json.dumps({**config, "run_dir": str(tmp_path / "resumed")})]
+    )
     assert killed.returncode == -signal.SIGKILL
-    config = {"model": "csv_cnn", "data": str(tiny_csv), "epochs": 4, "batch_size": 16}
     fer.train(fer.TrainConfig(**config, run_dir=str(tmp_path / "resumed")))
     fer.train(fer.TrainConfig(**config, run_dir=str(tmp_path / "straight")))
     resumed, straight = (pd.read_csv(tmp_path / name / "history.csv") for name in ("resumed", "straight"))

@@ -1,5 +1,8 @@
+import itertools
 import json
 
+import keras
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -109,3 +112,64 @@ def test_the_same_seed_gives_the_same_predictions_and_another_seed_does_not(tmp_
     other = trained_predictions(data, tmp_path / "other", seed=4)
     pd.testing.assert_frame_equal(first, again)
     assert not first.filter(like="p_").equals(other.filter(like="p_"))
+
+
+def test_mixup_blends_each_face_and_its_label_with_the_same_weight_and_resumes_the_same():
+    from fer.data.datasets import epoch_batches
+    from fer.data.splits import LabeledImages
+
+    count = 20
+    values = 10.0 * np.arange(count)
+    split = LabeledImages(np.repeat(values, 48 * 48).reshape(count, 48, 48, 1).astype(np.uint8), np.arange(count) % 7)
+    batches, _ = epoch_batches(split, batch_size=8, seed=3, first_epoch=0, epochs=2, mixup=0.4)
+    batches = [(images.numpy(), labels.numpy()) for images, labels in batches]
+    blend_weights = []
+    for images, labels in batches:
+        for image, label in zip(images, labels):
+            assert np.ptp(image) < 1e-3  # every pixel blended with the same weight
+            assert label.sum() == pytest.approx(1)
+            value = image.flat[0]
+            found = False
+            for first, second in itertools.permutations(range(count), 2):
+                weight = (value - values[second]) / (values[first] - values[second])
+                expected = np.zeros(7)
+                expected[first % 7] += weight
+                expected[second % 7] += 1 - weight
+                if -1e-4 <= weight <= 1 + 1e-4 and np.allclose(label, expected, atol=1e-4):
+                    found = True
+                    blend_weights.append(min(weight, 1 - weight))
+            assert found, f"face of value {value} with label {label} is no blend of two faces with one weight"
+    assert max(blend_weights) > 0.1  # faces are really blended
+    resumed, _ = epoch_batches(split, batch_size=8, seed=3, first_epoch=1, epochs=2, mixup=0.4)
+    for (images, labels), (resumed_images, resumed_labels) in zip(batches[3:], resumed, strict=True):
+        np.testing.assert_array_equal(images, resumed_images.numpy())
+        np.testing.assert_array_equal(labels, resumed_labels.numpy())
+
+
+def test_the_plateau_schedule_counts_on_across_a_restart(tmp_path):
+    from fer.training.loop import ResumablePlateau
+
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse")
+
+    def epochs(accuracies, first_epoch):
+        callback = ResumablePlateau(tmp_path / "plateau_state.json")
+        callback.set_model(model)
+        callback.on_train_begin()
+        for epoch, accuracy in enumerate(accuracies, start=first_epoch):
+            callback.on_epoch_end(epoch, {"val_accuracy": accuracy})
+        return float(model.optimizer.learning_rate)
+
+    assert epochs([0.5, 0.5, 0.5], first_epoch=0) == pytest.approx(0.01)
+    # 5 epochs without a better accuracy in all, 3 before the restart and 3 after (the first was the best)
+    assert epochs([0.5, 0.5, 0.5], first_epoch=3) == pytest.approx(0.005)
+
+
+def test_unknown_optimizers_and_bad_recipe_numbers_are_refused():
+    for setting, message in (
+        ({"optimizer": "rmsprop"}, "unknown optimizer 'rmsprop'"),
+        ({"weight_decay": -1e-4}, "weight_decay must be a number >= 0"),
+        ({"mixup": float("nan")}, "mixup must be a number >= 0"),
+    ):
+        with pytest.raises(fer.DataError, match=message):
+            fer.TrainConfig(**setting).resolved()

@@ -46,10 +46,13 @@ def package_version() -> str:
         return "unknown (not installed)"
 
 
+MODEL_HELP = "a .keras file, a run directory, or a shipped model: shipped (the default) or fast"
+
+
 def build_parser() -> argparse.ArgumentParser:
     from fer.evaluation import TTA_MODES
     from fer.models.registry import MODEL_NAMES
-    from fer.training.config import LR_SCHEDULES, TrainConfig
+    from fer.training.config import LR_SCHEDULES, OPTIMIZERS, TrainConfig
 
     parser = argparse.ArgumentParser(prog="fer", description="Facial emotion recognition on FER-2013.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
@@ -60,9 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     defaults = TrainConfig()
     for field in dataclasses.fields(TrainConfig):
         default = getattr(defaults, field.name)
-        kind = {"epochs": int, "batch_size": int, "seed": int, "max_train_images": int}.get(field.name)
-        kind = kind or {"learning_rate": float, "label_smoothing": float}.get(field.name, str)
-        choices = {"model": MODEL_NAMES, "lr_schedule": LR_SCHEDULES}.get(field.name)
+        kind = {"epochs": int, "max_train_images": int}.get(field.name) or (str if default is None else type(default))
+        choices = {"model": MODEL_NAMES, "lr_schedule": LR_SCHEDULES, "optimizer": OPTIMIZERS}.get(field.name)
         train.add_argument(
             f"--{field.name.replace('_', '-')}", type=kind, default=default, choices=choices, help=f"default: {default}"
         )
@@ -78,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(handler=run_train)
 
     evaluate = commands.add_parser("evaluate", help="evaluate a model and print its metrics as JSON")
-    evaluate.add_argument("--model", help="a .keras file or a run directory (default: the shipped model)")
+    evaluate.add_argument("--model", help=MODEL_HELP)
     evaluate.add_argument(
         "--data", help="a CSV, a folder root, or a directory holding either (default: $FER_DATA, else ./data/fer2013)"
     )
@@ -104,12 +106,12 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--csv", metavar="FILE", help="write one row per face per frame (videos and photos)")
     predict.add_argument("--plot", metavar="FILE", help="videos: each face track's probabilities over time")
     predict.add_argument("--quiet", action="store_true", help="no progress bar")
-    predict.add_argument("--model", help="a .keras file or run directory (default: the shipped model)")
+    predict.add_argument("--model", help=MODEL_HELP)
     predict.set_defaults(handler=run_predict)
 
     export = commands.add_parser("export", help="export a model for deployment")
     export.add_argument("--format", choices=("tflite",), default="tflite")
-    export.add_argument("--model", help="a .keras file or run directory (default: the shipped model)")
+    export.add_argument("--model", help=MODEL_HELP)
     export.add_argument("--output", default="fer_model.tflite", help="default: fer_model.tflite")
     export.set_defaults(handler=run_export)
 
@@ -142,18 +144,17 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from fer.data.datasets import load_data
     from fer.data.locations import default_data_dir
     from fer.evaluation.metrics import evaluate
-    from fer.models.files import load_model
-    from fer.models.pretrained import PRETRAINED_NAME, load_pretrained
+    from fer.models.pretrained import PRETRAINED_NAME
 
     data_dir = Path(args.data) if args.data else default_data_dir()
-    model = load_model(args.model) if args.model else load_pretrained()
+    model = chosen_model(args.model)
     data = load_data(data_dir, form=args.form)
     splits = tuple(args.split or ["PrivateTest"])
     try:
         results = evaluate(model, data, splits, tta=args.tta, intervals=args.intervals)
     except ValueError as error:
         raise DataError(f"{data_dir}: {error}") from None
-    model_name = str(Path(args.model)) if args.model else PRETRAINED_NAME
+    model_name = PRETRAINED_NAME if args.model in (None, "shipped") else str(Path(args.model))
     summary = {"model": model_name, "data": str(data_dir), "tta": args.tta, "splits": results}
     print(json.dumps(summary, indent=2))
     return 0
@@ -169,9 +170,8 @@ def run_predict(args: argparse.Namespace) -> int:
         raise DataError("--every must be 1 or more, and --fps a positive number")
     from fer.inference.photos import expand_image_paths, read_photo
     from fer.inference.predict import default_model, predict_photo
-    from fer.models.files import load_model
 
-    model = load_model(args.model) if args.model else default_model()
+    model = chosen_model(args.model) if args.model not in (None, "shipped") else default_model()
     paths = expand_image_paths(args.paths, extra_suffixes=VIDEO_SUFFIXES)
     records, frames = [], {}
     for path in progress(paths, "photos", enabled=not args.quiet and len(paths) > PROGRESS_MIN_ITEMS):
@@ -355,14 +355,22 @@ def predictions_table(records: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def chosen_model(model: str | None):
+    """--model: a .keras file or run directory, or the name of a shipped model (None: the default one)."""
+    from fer.models.files import load_model
+    from fer.models.pretrained import PRETRAINED_FILES, load_pretrained
+
+    if model is None or (model in PRETRAINED_FILES and not Path(model).exists()):
+        return load_pretrained(model or "shipped")
+    return load_model(model)
+
+
 def run_export(args: argparse.Namespace) -> int:
     from fer.models.export import export_tflite
-    from fer.models.files import load_model
-    from fer.models.pretrained import load_pretrained
 
     output = Path(args.output)
     check_writable(output)  # before the conversion, which takes a while
-    model = load_model(args.model) if args.model else load_pretrained()
+    model = chosen_model(args.model)
     try:
         print(f"wrote {export_tflite(model, output)}")
     except OSError as error:

@@ -39,27 +39,42 @@ def load_data(path: str | Path, form: str = "auto") -> Splits:
 
 
 def epoch_batches(
-    split: LabeledImages, batch_size: int, seed: int, first_epoch: int, epochs: int
+    split: LabeledImages, batch_size: int, seed: int, first_epoch: int, epochs: int, mixup: float = 0.0
 ) -> tuple[tf.data.Dataset, int]:
     """Batches of (float32 images, one-hot labels) for epochs first_epoch .. epochs - 1, one epoch after another.
 
     Each epoch's order is drawn from (seed, epoch) alone, so a run resumed at epoch k sees the
-    batches an uninterrupted run would. Returns the dataset and the number of batches per epoch.
+    batches an uninterrupted run would. mixup > 0 blends each face and its label with another
+    face of the epoch, weight Beta(mixup, mixup), as keras.layers.MixUp does within a batch; the
+    partners and weights are drawn from (seed, epoch) too, which a Keras layer's stateful
+    generator cannot resume. Returns the dataset and the number of batches per epoch.
     """
-    orders = np.array(
-        [np.random.default_rng([seed, epoch]).permutation(len(split)) for epoch in range(first_epoch, epochs)],
-        dtype=np.int32,
-    ).reshape(-1, len(split))
+    count, epoch_range = len(split), range(first_epoch, epochs)
+    orders = np.array([np.random.default_rng([seed, epoch]).permutation(count) for epoch in epoch_range], np.int32)
+    partners, weights = orders, np.ones(orders.shape, np.float32)
+    if mixup > 0:
+        draws = [np.random.default_rng([seed, epoch, 1]) for epoch in epoch_range]
+        partners = np.array([draw.permutation(count) for draw in draws], np.int32)
+        weights = np.array([draw.beta(mixup, mixup, count) for draw in draws], np.float32)
     images, labels = tf.constant(split.images), tf.constant(split.labels)
 
-    def gathered(indices: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        return one_hot_batch(tf.gather(images, indices), tf.gather(labels, indices))
+    def gathered(indices: tf.Tensor, partner_indices: tf.Tensor, weight: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        first = one_hot_batch(tf.gather(images, indices), tf.gather(labels, indices))
+        if mixup <= 0:
+            return first
+        second = one_hot_batch(tf.gather(images, partner_indices), tf.gather(labels, partner_indices))
+        image_weight, label_weight = tf.reshape(weight, (-1, 1, 1, 1)), tf.reshape(weight, (-1, 1))
+        return (
+            image_weight * first[0] + (1 - image_weight) * second[0],
+            label_weight * first[1] + (1 - label_weight) * second[1],
+        )
 
-    dataset = tf.data.Dataset.from_tensor_slices(orders).flat_map(
-        lambda order: tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
+    per_epoch = (orders.reshape(-1, count), partners.reshape(-1, count), weights.reshape(-1, count))
+    dataset = tf.data.Dataset.from_tensor_slices(per_epoch).flat_map(
+        lambda *epoch: tf.data.Dataset.from_tensor_slices(epoch).batch(batch_size)
     )
     batches = dataset.map(gathered, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
-    return batches, -(-len(split) // batch_size)
+    return batches, -(-count // batch_size)
 
 
 def validation_dataset(split: LabeledImages, batch_size: int) -> tf.data.Dataset:

@@ -64,7 +64,8 @@ def build_fer_net(
     num_classes: int = NUM_CLASSES,
     augment: bool = True,
 ) -> keras.Model:
-    """Seven 3x3 convolutions in four stages (32, 64, 128, 256 filters), global average pooling, softmax.
+    """Seven 3x3 convolutions in four stages (32, 64, 128, 256 filters times the registered width),
+    global average pooling, softmax.
 
     Training sees each face flipped, rotated and shifted (unless augment is off), then the
     central 40x40; inference sees the central 40x40 alone. Cropping to 40 cuts the compute by a third.
@@ -77,7 +78,8 @@ def build_fer_net(
         model.add(layers.RandomTranslation(0.1, 0.1, fill_mode="nearest", seed=1337))
     model.add(layers.CenterCrop(CROP_SIZE, CROP_SIZE))
     model.add(layers.Rescaling(1.0 / 255))
-    stages = ((32, 1), (64, 2), (128, 2), (256, 2))
+    width = model_spec(name).width
+    stages = [(round(filters * width), count) for filters, count in ((32, 1), (64, 2), (128, 2), (256, 2))]
     for index, (filters, convolutions) in enumerate(stages):
         for convolution in range(convolutions):
             last_of_pooled_stage = convolution == convolutions - 1 and index < len(stages) - 1

@@ -12,6 +12,7 @@ class ModelSpec:
     title: str
     figure_suffix: str  # images/confusion_matrix_<suffix>.png, as in the study's folders
     reported: dict[str, float] | None = None  # the original study's own PrivateTest figures (cited, not measured)
+    width: float = 1.0  # fer_net's filters per layer, as a fraction of its 32, 64, 128, 256
 
 
 MODELS = {
@@ -36,6 +37,7 @@ MODELS = {
             {"accuracy": 0.59, "macro_f1": 0.51, "weighted_f1": 0.57},
         ),
         ModelSpec("fer_net", "build_fer_net", 28, "csv", "fer_net", "fer_net"),
+        ModelSpec("fer_net_slim", "build_fer_net", 28, "csv", "fer_net, 0.75 width", "fer_net_slim", width=0.75),
     )
 }
 MODEL_NAMES = tuple(MODELS)

@@ -10,7 +10,8 @@ from fer.data.locations import default_data_dir
 from fer.errors import DataError
 from fer.models.registry import MODEL_NAMES, model_spec
 
-LR_SCHEDULES = ("constant", "cosine")
+LR_SCHEDULES = ("constant", "cosine", "plateau")
+OPTIMIZERS = ("adam", "sgd")  # sgd: momentum 0.9 with Nesterov's correction, as the strongest FER-2013 recipes
 
 
 @dataclass
@@ -23,8 +24,12 @@ class TrainConfig:
     epochs: int | None = None  # None: the model's registered default (the study's for its pipelines)
     batch_size: int = 64
     learning_rate: float = 1e-3
-    lr_schedule: str = "constant"  # "constant", or "cosine": decays to 0 over the run
+    # "cosine": decays to 0 over the run; "plateau": halved after 5 epochs without a better PublicTest accuracy
+    lr_schedule: str = "constant"
+    optimizer: str = "adam"  # or "sgd"
+    weight_decay: float = 0.0
     label_smoothing: float = 0.0
+    mixup: float = 0.0  # MixUp's alpha: each training batch blended with a shuffled copy of itself; 0 is off
     seed: int = 42
     max_train_images: int | None = None  # a random subset, for quick runs
 
@@ -43,6 +48,8 @@ class TrainConfig:
 def check(config: TrainConfig) -> None:
     if config.model not in MODEL_NAMES:
         raise DataError(f"unknown model {config.model!r}; expected one of {', '.join(MODEL_NAMES)}")
+    if config.optimizer not in OPTIMIZERS:
+        raise DataError(f"unknown optimizer {config.optimizer!r}; expected one of {', '.join(OPTIMIZERS)}")
     if config.lr_schedule not in LR_SCHEDULES:
         raise DataError(f"unknown lr_schedule {config.lr_schedule!r}; expected one of {', '.join(LR_SCHEDULES)}")
     for name in ("epochs", "batch_size", "max_train_images"):
@@ -55,6 +62,10 @@ def check(config: TrainConfig) -> None:
         raise DataError(f"seed must be a whole number in 0 .. 2**32 - 1, not {config.seed!r}")
     if not 0 <= config.label_smoothing < 1:
         raise DataError(f"label_smoothing must be in [0, 1), not {config.label_smoothing!r}")
+    for name in ("weight_decay", "mixup"):
+        value = getattr(config, name)
+        if not (math.isfinite(value) and value >= 0):
+            raise DataError(f"{name} must be a number >= 0, not {value!r}")
 
 
 def portable(path: str) -> str:

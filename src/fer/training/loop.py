@@ -31,7 +31,13 @@ RUN_FILES = (
     "predictions.csv",
     "classification_report.txt",
 )
-PARTIAL_FILES = ("best_checkpoint.keras", "training_log.csv", "training_clock.json", "random_state.npz")
+PARTIAL_FILES = (
+    "best_checkpoint.keras",
+    "training_log.csv",
+    "training_clock.json",
+    "random_state.npz",
+    "plateau_state.json",
+)
 
 
 def is_complete(run_dir: Path, config: TrainConfig) -> bool:
@@ -96,11 +102,12 @@ def train(config: TrainConfig, overwrite: bool = False, strategy: tf.distribute.
         config.seed,
         first_epoch=epochs_backed_up(run_dir / "backup"),
         epochs=config.epochs,
+        mixup=config.mixup,
     )
     with (strategy or tf.distribute.get_strategy()).scope():
         model = build_model(config.model)
         model.compile(
-            optimizer=keras.optimizers.Adam(learning_rate(config, steps_per_epoch)),
+            optimizer=optimizer(config, steps_per_epoch),
             loss=keras.losses.CategoricalCrossentropy(
                 label_smoothing=config.label_smoothing, reduction="mean_with_sample_weight"
             ),
@@ -123,6 +130,8 @@ def train(config: TrainConfig, overwrite: bool = False, strategy: tf.distribute.
         ),
         keras.callbacks.CSVLogger(str(log), append=True),
     ]
+    if config.lr_schedule == "plateau":
+        callbacks.insert(1, ResumablePlateau(run_dir / "plateau_state.json"))
     # shuffle=False: epoch_batches orders every epoch itself.
     model.fit(
         training,
@@ -181,6 +190,35 @@ class RandomStateBackup(keras.callbacks.Callback):
             np.savez(handle, **states)
 
 
+def optimizer(config: TrainConfig, steps_per_epoch: int) -> keras.optimizers.Optimizer:
+    rate, decay = learning_rate(config, steps_per_epoch), config.weight_decay or None
+    if config.optimizer == "sgd":
+        return keras.optimizers.SGD(rate, momentum=0.9, nesterov=True, weight_decay=decay)
+    return keras.optimizers.Adam(rate, weight_decay=decay)
+
+
+class ResumablePlateau(keras.callbacks.ReduceLROnPlateau):
+    """Halves the learning rate after 5 epochs without a better PublicTest accuracy; its counters are saved
+    at each epoch's end and restored, so a resumed run lowers the rate when an uninterrupted one would
+    (BackupAndRestore restores the rate itself, with the optimizer)."""
+
+    COUNTERS = ("wait", "best", "cooldown_counter")
+
+    def __init__(self, path: Path):
+        super().__init__(monitor="val_accuracy", mode="max", factor=0.5, patience=5, verbose=1)
+        self.path = path
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        if self.path.is_file():
+            for name, value in json.loads(self.path.read_text()).items():
+                setattr(self, name, value)
+
+    def on_epoch_end(self, epoch, logs=None):
+        super().on_epoch_end(epoch, logs)
+        write_json(self.path, {name: float(getattr(self, name)) for name in self.COUNTERS})
+
+
 def learning_rate(config: TrainConfig, steps_per_epoch: int) -> float | keras.optimizers.schedules.LearningRateSchedule:
     """The configured learning rate: constant, or cosine-decayed to 0 over all training steps."""
     if config.lr_schedule == "cosine":
@@ -189,20 +227,28 @@ def learning_rate(config: TrainConfig, steps_per_epoch: int) -> float | keras.op
 
 
 class EpochClock(keras.callbacks.Callback):
-    """Adds up the seconds spent in each epoch, across restarts, in a small JSON file."""
+    """Adds up the seconds spent in each epoch, wall clock and this process's CPU time, across restarts.
+
+    The CPU seconds are what a run costs whatever else shares the machine; a clock file from before
+    they were counted starts them at 0, and "cpu_epochs" says how many epochs they cover.
+    """
 
     def __init__(self, path: Path):
         super().__init__()
         self.path = path
-        self.state = json.loads(path.read_text()) if path.is_file() else {"seconds": 0.0, "epochs": 0}
+        self.state = {"seconds": 0.0, "epochs": 0, "cpu_seconds": 0.0, "cpu_epochs": 0}
+        if path.is_file():
+            self.state |= json.loads(path.read_text())
 
     def on_epoch_begin(self, epoch, logs=None):
-        self.started = time.monotonic()
+        self.started, self.cpu_started = time.monotonic(), time.process_time()
 
     def on_epoch_end(self, epoch, logs=None):
         self.state = {
             "seconds": self.state["seconds"] + time.monotonic() - self.started,
             "epochs": self.state["epochs"] + 1,
+            "cpu_seconds": self.state["cpu_seconds"] + time.process_time() - self.cpu_started,
+            "cpu_epochs": self.state["cpu_epochs"] + 1,
         }
         write_json(self.path, self.state)
 
@@ -233,6 +279,8 @@ def write_results(run_dir, model, data, config, history, best_epoch, clock_state
         "selected_on": "PublicTest accuracy",
         "train_seconds": round(clock_state["seconds"], 1),
         "timed_epochs": clock_state["epochs"],
+        "train_cpu_seconds": round(clock_state["cpu_seconds"], 1),
+        "cpu_timed_epochs": clock_state["cpu_epochs"],
         "machine": describe_machine(),
         "splits": evaluate(model, data, ("PrivateTest", "PublicTest+PrivateTest", "PublicTest")),
     }
