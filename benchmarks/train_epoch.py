@@ -1,6 +1,6 @@
 """Time training epochs of fer_net: fed by our pipeline, by a plain image_dataset_from_directory, and unaugmented.
 
-    python benchmarks/train_epoch.py [--steps N] [--rounds R]   # default: 1 round of whole epochs (28,709 images)
+    python -m benchmarks.train_epoch [--steps N] [--rounds R]   # default: 1 round of whole epochs (28,709 images)
 
 1. Our input pipeline: the folders decoded once into arrays (cached), tf.data shuffle, batch, prefetch.
 2. The same model fed by keras.utils.image_dataset_from_directory, no cache and no prefetch:
@@ -13,14 +13,17 @@ timeit's documentation advises, the minimum is the figure such noise does not in
 """
 
 import argparse
+import os
 import time
 
 import keras
 
+from benchmarks.readme_section import publish
 from fer.data.datasets import epoch_batches, load_data
 from fer.data.labels import EMOTIONS
 from fer.data.locations import default_data_dir
 from fer.models.architectures import build_fer_net
+from fer.training.machine import describe_machine, machine_summary
 
 BATCH_SIZE = 128
 
@@ -68,13 +71,18 @@ def main() -> None:
             rounds[name].append(seconds_to_train(model, dataset, args.steps))
     timings = {name: min(seconds) for name, seconds in rounds.items()}
     images = min(len(training), args.steps * BATCH_SIZE) if args.steps else len(training)
-    print(f"fer_net, batch {BATCH_SIZE}, {images:,} Training images per variant, fastest of {args.rounds}")
+    lines = [
+        f"{machine_summary(describe_machine())}; load average {os.getloadavg()[0]:.1f} at the end",
+        f"fer_net, batch {BATCH_SIZE}, {images:,} Training images per variant, fastest of {args.rounds}",
+    ]
     for name, seconds in timings.items():
         each = ", ".join(f"{value:.1f}" for value in rounds[name])
-        print(f"{name + ':':42} {seconds:7.1f} s  ({seconds / images * 1e3:.2f} ms/image; rounds: {each} s)")
+        lines.append(f"{name + ':':42} {seconds:7.1f} s  ({seconds / images * 1e3:.2f} ms/image; rounds: {each} s)")
     ours_seconds, plain_seconds, unaugmented_seconds = timings.values()
-    print(f"image_dataset_from_directory / ours:       {plain_seconds / ours_seconds:.2f}x")
-    print(f"augmented / not augmented (ours):          {ours_seconds / unaugmented_seconds:.2f}x")
+    lines.append(f"image_dataset_from_directory / ours:       {plain_seconds / ours_seconds:.2f}x")
+    lines.append(f"augmented / not augmented (ours):          {ours_seconds / unaugmented_seconds:.2f}x")
+    command = "python -m benchmarks.train_epoch" + (f" --steps {args.steps}" if args.steps else "")
+    publish("train-epoch", "2. One training epoch", f"{command} --rounds {args.rounds}", lines)
 
 
 if __name__ == "__main__":

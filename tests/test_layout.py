@@ -57,3 +57,6 @@ def test_benchmark_sections_are_their_scripts_output_with_relative_paths_only():
     for name, body in sections:
         assert name in publishers, f"no benchmark script writes the {name} section"
         assert f"python -m benchmarks.{publishers[name].removesuffix('.py')}" in body
+    outside = re.sub(r"<!-- ([\w-]+):start -->\n.*?<!-- \1:end -->", "", readme, flags=re.DOTALL)
+    assert "```" not in outside, "output pasted outside the sections the scripts rewrite"
+    assert set(publishers) <= {name for name, _ in sections}, "a benchmark whose section is missing"

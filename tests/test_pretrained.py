@@ -132,3 +132,17 @@ def test_the_cards_selection_history_is_the_git_logs():
     card = json.loads((PRETRAINED_RUN_DIR / "evaluation.json").read_text())
     assert card["selection"]["chosen"] == history[-1]["shipped"]
     assert round(card["private_test"]["none"]["accuracy"], 4) == history[-1]["shipped_private_test_accuracy"]
+
+
+def test_the_fast_rule_takes_the_most_accurate_network_no_slower_than_the_fer_package():
+    from scripts.repository import FAST_MODEL_FILE
+    from scripts.ship_model import fast_choice
+
+    from fer.models.pretrained import PRETRAINED_FILES
+
+    public = {"a": 0.70, "b": 0.68, "c": 0.68, "d": 0.60}
+    timings = {"a": (1.0, 6.0), "b": (1.0, 5.0), "c": (0.5, 4.0), "d": (0.1, 1.0)}
+    assert fast_choice(public, timings, theirs=(1.0, 5.0)) == "b"  # a is slower in single calls; b is before c
+    assert fast_choice(public, timings, theirs=(0.5, 5.0)) == "c"
+    assert fast_choice(public, timings, theirs=(0.05, 5.0)) is None
+    assert FAST_MODEL_FILE.name == PRETRAINED_FILES["fast"]
