@@ -35,7 +35,7 @@ from fer.training.records import read_metrics, write_figures
 from scripts.model_card import PRETRAINED_RUN_DIR, card_evaluation, readme_summary, write_model_card
 from scripts.repository import FAST_MODEL_FILE, README, REPO_ROOT, SHIPPED_MODEL_FILE, STUDY_RUN_DIRS
 from scripts.results_table import update_readme
-from scripts.selection import SELECTION_FILE, read_selection, registration_commit
+from scripts.selection import SELECTION_FILE, committed_registration, read_selection
 
 RECORD_FILES = (
     "config.json",
@@ -82,11 +82,12 @@ def copy_record(run_dir: Path, record: Path) -> None:
 
 
 def registered_candidates(selection_file: Path = SELECTION_FILE) -> dict[str, Path]:
-    """Every registration's candidates, name to run directory, in registration order; each must be committed."""
-    registrations = read_selection(selection_file)["registration"]
-    unknown = [entry["name"] for entry in registrations if registration_commit(entry["name"]) is None]
-    if unknown:
-        sys.exit(f"ship_model: commit the registration(s) {', '.join(unknown)} in {selection_file} before shipping")
+    """Every registration's candidates, name to run directory, in registration order; each registration must be
+    committed and unchanged since, and each candidate with a registered config trained with exactly that config."""
+    registrations = [
+        committed_registration(entry["name"], selection_file)
+        for entry in read_selection(selection_file)["registration"]
+    ]
     for entry in registrations:
         for candidate in entry["candidates"]:
             if "config" in candidate and not trained_as_registered(REPO_ROOT / candidate["run"], candidate["config"]):

@@ -14,19 +14,17 @@ from pathlib import Path
 from fer.data.locations import is_sample
 from fer.training.config import TrainConfig
 from scripts.repository import REPO_ROOT
-from scripts.selection import read_selection, registration_commit
+from scripts.selection import committed_registration
 
 
 def registered_configs(registration: str, data: str) -> dict[str, TrainConfig]:
-    """The registration's candidates, name to the TrainConfig that trains it; SystemExit if it is unknown."""
-    entries = {entry["name"]: entry for entry in read_selection()["registration"]}
-    if registration not in entries:
-        sys.exit(f"train_candidates: no registration {registration!r} in selection.toml ({', '.join(entries)})")
+    """The committed registration's candidates, name to the TrainConfig that trains it."""
+    entry = committed_registration(registration)
+    if not all("config" in candidate for candidate in entry["candidates"]):
+        sys.exit(f"train_candidates: registration {registration} names runs, not configs to train")
     return {
-        candidate["name"]: TrainConfig(
-            **candidate["config"], data=data, run_dir=str(REPO_ROOT / candidate["run"])
-        ).resolved()
-        for candidate in entries[registration]["candidates"]
+        candidate["name"]: TrainConfig(**candidate["config"], data=data, run_dir=str(REPO_ROOT / candidate["run"]))
+        for candidate in entry["candidates"]
     }
 
 
@@ -37,9 +35,7 @@ def main() -> int:
     args = parser.parse_args()
     if is_sample(Path(args.data)):
         sys.exit("train_candidates: candidates are trained on the full data, not the sample")
-    if registration_commit(args.registration) is None:
-        sys.exit(f"train_candidates: commit registration {args.registration} before training its candidates")
-    configs = registered_configs(args.registration, args.data)
+    configs = {name: config.resolved() for name, config in registered_configs(args.registration, args.data).items()}
     from fer.training.loop import train
 
     for name, config in configs.items():

@@ -99,7 +99,11 @@ def test_model_names_a_shipped_model_and_one_not_in_this_installation_is_a_clear
     assert main(["evaluate", "--model", "shipped", "--data", str(tiny_csv)]) == 0
     assert json.loads(capsys.readouterr().out)["model"] == pretrained.PRETRAINED_NAME
     monkeypatch.setitem(pretrained.PRETRAINED_FILES, "fast", "not_in_this_wheel.keras")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "fast").mkdir()  # a folder called like a shipped model does not hide it; ./fast names the folder
     assert main(["evaluate", "--model", "fast", "--data", str(tiny_csv)]) != 0
     assert "has no 'fast' model" in capsys.readouterr().err
+    assert main(["evaluate", "--model", "./fast", "--data", str(tiny_csv)]) != 0
+    assert "no such model file" in capsys.readouterr().err
     with pytest.raises(ValueError, match="no pretrained model 'best'; expected one of shipped, fast"):
         fer.load_pretrained("best")

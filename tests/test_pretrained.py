@@ -146,3 +146,12 @@ def test_the_fast_rule_takes_the_most_accurate_network_no_slower_than_the_fer_pa
     assert fast_choice(public, timings, theirs=(0.5, 5.0)) == "c"
     assert fast_choice(public, timings, theirs=(0.05, 5.0)) is None
     assert FAST_MODEL_FILE.name == PRETRAINED_FILES["fast"]
+
+
+def test_every_registration_is_committed_and_unchanged_since():
+    from scripts.selection import committed_registration, read_selection
+
+    if git("log", "-1", "--format=%h") is None:
+        pytest.skip("no git history in this checkout")
+    for entry in read_selection()["registration"]:
+        assert committed_registration(entry["name"]) == entry

@@ -46,7 +46,7 @@ def package_version() -> str:
         return "unknown (not installed)"
 
 
-MODEL_HELP = "a .keras file, a run directory, or a shipped model: shipped (the default) or fast"
+MODEL_HELP = "a shipped model, shipped (the default) or fast, or a .keras file or run directory"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -144,17 +144,15 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from fer.data.datasets import load_data
     from fer.data.locations import default_data_dir
     from fer.evaluation.metrics import evaluate
-    from fer.models.pretrained import PRETRAINED_NAME
 
     data_dir = Path(args.data) if args.data else default_data_dir()
-    model = chosen_model(args.model)
+    model, model_name = chosen_model(args.model)
     data = load_data(data_dir, form=args.form)
     splits = tuple(args.split or ["PrivateTest"])
     try:
         results = evaluate(model, data, splits, tta=args.tta, intervals=args.intervals)
     except ValueError as error:
         raise DataError(f"{data_dir}: {error}") from None
-    model_name = PRETRAINED_NAME if args.model in (None, "shipped") else str(Path(args.model))
     summary = {"model": model_name, "data": str(data_dir), "tta": args.tta, "splits": results}
     print(json.dumps(summary, indent=2))
     return 0
@@ -171,7 +169,7 @@ def run_predict(args: argparse.Namespace) -> int:
     from fer.inference.photos import expand_image_paths, read_photo
     from fer.inference.predict import default_model, predict_photo
 
-    model = chosen_model(args.model) if args.model not in (None, "shipped") else default_model()
+    model = default_model() if args.model in (None, "shipped") else chosen_model(args.model)[0]
     paths = expand_image_paths(args.paths, extra_suffixes=VIDEO_SUFFIXES)
     records, frames = [], {}
     for path in progress(paths, "photos", enabled=not args.quiet and len(paths) > PROGRESS_MIN_ITEMS):
@@ -355,14 +353,16 @@ def predictions_table(records: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def chosen_model(model: str | None):
-    """--model: a .keras file or run directory, or the name of a shipped model (None: the default one)."""
+def chosen_model(model: str | None) -> tuple:
+    """--model: the name of a shipped model (None: "shipped"), or a .keras file or run directory (a path that
+    happens to be called like a shipped model is given as ./fast); the model and what to call it."""
     from fer.models.files import load_model
-    from fer.models.pretrained import PRETRAINED_FILES, load_pretrained
+    from fer.models.pretrained import PRETRAINED_FILES, PRETRAINED_NAME, load_pretrained
 
-    if model is None or (model in PRETRAINED_FILES and not Path(model).exists()):
-        return load_pretrained(model or "shipped")
-    return load_model(model)
+    if model is None or model in PRETRAINED_FILES:
+        name = model or "shipped"
+        return load_pretrained(name), PRETRAINED_NAME if name == "shipped" else f"the {name} model (MODEL_CARD.md)"
+    return load_model(model), str(Path(model))
 
 
 def run_export(args: argparse.Namespace) -> int:
@@ -370,7 +370,7 @@ def run_export(args: argparse.Namespace) -> int:
 
     output = Path(args.output)
     check_writable(output)  # before the conversion, which takes a while
-    model = chosen_model(args.model)
+    model, _ = chosen_model(args.model)
     try:
         print(f"wrote {export_tflite(model, output)}")
     except OSError as error:

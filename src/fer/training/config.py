@@ -29,7 +29,7 @@ class TrainConfig:
     optimizer: str = "adam"  # or "sgd"
     weight_decay: float = 0.0
     label_smoothing: float = 0.0
-    mixup: float = 0.0  # MixUp's alpha: each training batch blended with a shuffled copy of itself; 0 is off
+    mixup: float = 0.0  # MixUp's alpha: each training face blended with another of its epoch; 0 is off
     seed: int = 42
     max_train_images: int | None = None  # a random subset, for quick runs
 

@@ -191,6 +191,7 @@ class RandomStateBackup(keras.callbacks.Callback):
 
 
 def optimizer(config: TrainConfig, steps_per_epoch: int) -> keras.optimizers.Optimizer:
+    """Adam, or SGD with Nesterov momentum; Keras applies weight_decay decoupled (weights shrink lr x decay a step)."""
     rate, decay = learning_rate(config, steps_per_epoch), config.weight_decay or None
     if config.optimizer == "sgd":
         return keras.optimizers.SGD(rate, momentum=0.9, nesterov=True, weight_decay=decay)
