@@ -1,5 +1,6 @@
 """The shipped model's evaluation on the full data, and MODEL_CARD.md rendered from it and its members' runs."""
 
+import dataclasses
 import hashlib
 import json
 from pathlib import Path
@@ -12,6 +13,7 @@ from fer.evaluation.metrics import evaluate
 from fer.evaluation.tta import TTA_MODES
 from fer.models.pretrained import MAX_MODEL_BYTES
 from fer.models.registry import model_spec
+from fer.training.config import TrainConfig
 from fer.training.machine import machine_summary
 from fer.training.records import fully_timed, read_metrics, timing
 from scripts.repository import MODEL_CARD, PRETRAINED_RUN_DIR, REPO_ROOT, SHIPPED_MODEL_FILE
@@ -39,12 +41,32 @@ def card_evaluation(model: keras.Model, data: Splits, model_file: Path) -> dict:
     }
 
 
+SCHEDULE_TEXT = {
+    "constant": "(constant)",
+    "cosine": "with cosine decay to 0",
+    "plateau": "halved after 5 epochs without a better PublicTest accuracy",
+}
+
+
+def optimizer_text(config: dict) -> str:
+    """How a run's config.json optimized; runs from before the optimizer was configurable used Adam."""
+    decay = f" and weight decay {config['weight_decay']}" if config.get("weight_decay") else ""
+    mixup = f", mixup alpha {config['mixup']}" if config.get("mixup") else ""
+    optimizer = {"adam": "Adam", "sgd": "SGD with Nesterov momentum 0.9"}[config.get("optimizer", "adam")]
+    return optimizer + decay + mixup
+
+
+PLACES = ("model", "data", "run_dir")
+ALWAYS_SHOWN = ("epochs", "batch_size", "learning_rate", "lr_schedule", "label_smoothing", "seed")
+
+
 def training_command(config: dict) -> str:
     """The `fer train` command that trains this config."""
+    defaults = dataclasses.asdict(TrainConfig())
     options = [f"--model {config['model']}", f"--data {config['data']}", f"--run-dir {config['run_dir']}"]
-    for field in ("epochs", "batch_size", "learning_rate", "lr_schedule", "label_smoothing", "seed"):
-        if field in config:
-            options.append(f"--{field.replace('_', '-')} {config[field]}")
+    for field, value in config.items():
+        if field in ALWAYS_SHOWN or (field in defaults and value != defaults[field] and field not in PLACES):
+            options.append(f"--{field.replace('_', '-')} {value}")
     return "fer train " + " ".join(options)
 
 
@@ -123,11 +145,16 @@ def member_runs(card: dict) -> dict[str, tuple[dict, dict]]:
     return runs
 
 
+def is_fer_net(config: dict) -> bool:
+    """Whether a run trained fer_net or one of its widths."""
+    return model_spec(config["model"]).builder == "build_fer_net"
+
+
 def member_description(name: str, config: dict, record: str) -> str:
-    if config["model"] == "fer_net":
-        return f"`{name}`: fer_net (recipe below), seed {config['seed']}; it takes the central 40x40"
-    pipeline = model_spec(config["model"]).title
-    return f"`{name}`: the {pipeline}'s CNN (`{record}/`; its recipe is in the README); it takes the whole 48x48"
+    title = model_spec(config["model"]).title
+    if is_fer_net(config):
+        return f"`{name}`: {title} (recipe below), seed {config['seed']}; it takes the central 40x40"
+    return f"`{name}`: the {title}'s CNN (`{record}/`; its recipe is in the README); it takes the whole 48x48"
 
 
 def training_time(name: str, metrics: dict) -> str:
@@ -143,7 +170,7 @@ def render_model_card(root: Path = PRETRAINED_RUN_DIR) -> str:
     shipped = selection["members"]
     single = private["none"]
     hours = sum(runs[name][1]["train_seconds"] for name in shipped) / 3600
-    fer_nets = [name for name, (config, _) in runs.items() if config["model"] == "fer_net"]
+    fer_nets = [name for name, (config, _) in runs.items() if is_fer_net(config)]
     recipe = runs[fer_nets[0]][0]
     results = results_rows(card, "test-time augmentation")
     per_class = ["| emotion | " + " | ".join(EMOTIONS) + " |", "|---|" + "---|" * len(EMOTIONS)]
@@ -173,6 +200,9 @@ def render_model_card(root: Path = PRETRAINED_RUN_DIR) -> str:
     )
     commands = "\n  ".join(training_command(runs[name][0]) for name in fer_nets)
     ship_command = "python -m scripts.ship_model"
+    optimization = (
+        f"{optimizer_text(recipe)}, learning rate {recipe['learning_rate']} {SCHEDULE_TEXT[recipe['lr_schedule']]}"
+    )
     recorded = "" if all(fully_timed(runs[name][1]) for name in shipped) else "recorded (not every epoch was timed) "
     timings = "\n".join(f"- {training_time(name, runs[name][1])}" for name in shipped)
     return f"""# Model card: the shipped model ({selection["chosen"]})
@@ -229,7 +259,7 @@ figures were public may have favoured it, so read the figures below as possibly 
   norm and ReLU (max pooling between stages), global average pooling, dropout 0.4, softmax.
 - In training only: random horizontal flip, rotation up to 10 degrees, shift up to 10%, then the
   central 40x40 crop.
-- Adam, learning rate {recipe["learning_rate"]} with {recipe["lr_schedule"]} decay to 0, batch {recipe["batch_size"]},
+- {optimization}, batch {recipe["batch_size"]},
   label smoothing {recipe["label_smoothing"]}. The runs differ in seed and length:
 {fer_net_runs}
 - Training commands:
