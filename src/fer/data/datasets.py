@@ -51,16 +51,17 @@ def epoch_batches(
     """
     count, epoch_range = len(split), range(first_epoch, epochs)
     orders = np.array([np.random.default_rng([seed, epoch]).permutation(count) for epoch in epoch_range], np.int32)
-    partners, weights = orders, np.ones(orders.shape, np.float32)
+    per_epoch = (orders.reshape(-1, count),)
     if mixup > 0:
         draws = [np.random.default_rng([seed, epoch, 1]) for epoch in epoch_range]
-        partners = np.array([draw.permutation(count) for draw in draws], np.int32)
-        weights = np.array([draw.beta(mixup, mixup, count) for draw in draws], np.float32)
+        partners = np.array([draw.permutation(count) for draw in draws], np.int32).reshape(-1, count)
+        weights = np.array([draw.beta(mixup, mixup, count) for draw in draws], np.float32).reshape(-1, count)
+        per_epoch += (partners, weights)
     images, labels = tf.constant(split.images), tf.constant(split.labels)
 
-    def gathered(indices: tf.Tensor, partner_indices: tf.Tensor, weight: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    def gathered(indices: tf.Tensor, partner_indices=None, weight=None) -> tuple[tf.Tensor, tf.Tensor]:
         first = one_hot_batch(tf.gather(images, indices), tf.gather(labels, indices))
-        if mixup <= 0:
+        if weight is None:
             return first
         second = one_hot_batch(tf.gather(images, partner_indices), tf.gather(labels, partner_indices))
         image_weight, label_weight = tf.reshape(weight, (-1, 1, 1, 1)), tf.reshape(weight, (-1, 1))
@@ -69,7 +70,6 @@ def epoch_batches(
             label_weight * first[1] + (1 - label_weight) * second[1],
         )
 
-    per_epoch = (orders.reshape(-1, count), partners.reshape(-1, count), weights.reshape(-1, count))
     dataset = tf.data.Dataset.from_tensor_slices(per_epoch).flat_map(
         lambda *epoch: tf.data.Dataset.from_tensor_slices(epoch).batch(batch_size)
     )
