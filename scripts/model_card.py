@@ -11,6 +11,7 @@ from fer.data.labels import EMOTIONS
 from fer.data.splits import Splits
 from fer.evaluation.metrics import evaluate
 from fer.evaluation.tta import TTA_MODES
+from fer.models.architectures import fer_net_stages
 from fer.models.pretrained import MAX_MODEL_BYTES
 from fer.models.registry import model_spec
 from fer.training.config import TrainConfig
@@ -75,17 +76,86 @@ def interval(scores: dict, metric: str) -> str:
     return f"{scores[metric]:.4f} [{low:.4f}, {high:.4f}]"
 
 
+def score_row(title: str, scores: dict) -> str:
+    return (
+        f"| {title} | {interval(scores, 'accuracy')} | {interval(scores, 'macro_f1')} | {scores['weighted_f1']:.4f} |"
+    )
+
+
+SCORE_HEADER = ["accuracy [95% CI]", "macro F1 [95% CI]", "weighted F1"]
+
+
 def results_rows(card: dict, first_column: str) -> list[str]:
     """A markdown table: the shipped model per test-time augmentation, then each candidate member alone."""
-    rows = [f"| {first_column} | accuracy [95% CI] | macro F1 [95% CI] | weighted F1 |", "|---|---|---|---|"]
-    named = [(TTA_TITLES[mode], scores) for mode, scores in card["private_test"].items()]
-    alone = [(f"{name} alone, single crop", member["private_test"]) for name, member in card["members"].items()]
-    for title, scores in [*named, *alone]:
+    rows = ["| " + " | ".join([first_column, *SCORE_HEADER]) + " |", "|---|---|---|---|"]
+    rows += [score_row(TTA_TITLES[mode], scores) for mode, scores in card["private_test"].items()]
+    rows += [
+        score_row(f"{name} alone, single crop", member["private_test"]) for name, member in card["members"].items()
+    ]
+    return rows
+
+
+def hours(seconds: float) -> str:
+    return f"{seconds / 3600:.2f} h"
+
+
+def cpu_time(metrics: dict) -> str:
+    """A run's CPU time, where every epoch's was counted (runs from before it was counted have none)."""
+    if metrics.get("cpu_timed_epochs") != metrics["epochs"]:
+        return "not recorded"
+    return hours(metrics["train_cpu_seconds"])
+
+
+def machines_text(metrics: dict) -> str:
+    """Where a run trained: one machine, or how many epochs on each where it resumed on others."""
+    by_machine = metrics.get("epochs_by_machine") or {}
+    if not by_machine:
+        return machine_summary(metrics["machine"])
+    unrecorded = metrics["epochs"] - sum(by_machine.values())
+    if len(by_machine) == 1 and not unrecorded:
+        return next(iter(by_machine))
+    parts = [f"{epochs} epochs on {machine}" for machine, epochs in by_machine.items()]
+    return "; ".join(parts + [f"{unrecorded} epochs on a machine not recorded"] * bool(unrecorded))
+
+
+def registered_in() -> dict[str, str]:
+    """Each candidate's registration."""
+    return {
+        candidate["name"]: entry["name"]
+        for entry in read_selection()["registration"]
+        for candidate in entry["candidates"]
+    }
+
+
+def candidate_rows(card: dict, runs: dict[str, tuple[dict, dict]]) -> list[str]:
+    """A markdown table of every candidate network: its registration, PublicTest accuracy alone as scored for the
+    selection, the epoch kept, and what its training took."""
+    registrations = registered_in()
+    public = card["selection"]["publictest_accuracy"]
+    rows = [
+        "| candidate | registration | network | PublicTest accuracy | epoch kept, of | training time | CPU time |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, (config, metrics) in runs.items():
+        accuracy = f"{public[name]:.4f}" if name in public else "too large"
+        wall = hours(metrics["train_seconds"]) + ("" if fully_timed(metrics) else " (not every epoch timed)")
         rows.append(
-            f"| {title} | {interval(scores, 'accuracy')} | {interval(scores, 'macro_f1')} "
-            f"| {scores['weighted_f1']:.4f} |"
+            f"| {name} | {registrations[name]} | {model_spec(config['model']).title} | {accuracy} "
+            f"| {metrics['selected_epoch']} of {metrics['epochs']} | {wall} | {cpu_time(metrics)} |"
         )
     return rows
+
+
+def best_combination_rows(public: dict[str, float]) -> list[str]:
+    """A markdown table: for each number of networks averaged, the combination with the best PublicTest accuracy
+    (the first in registration order on a tie, as the rule breaks them)."""
+    best: dict[int, str] = {}
+    for name, accuracy in public.items():
+        size = name.count(" + ") + 1
+        if size not in best or accuracy > public[best[size]]:
+            best[size] = name
+    rows = ["| networks averaged | best combination | PublicTest accuracy |", "|---|---|---|"]
+    return rows + [f"| {size} | {name} | {public[name]:.4f} |" for size, name in sorted(best.items())]
 
 
 def read_selection_history(root: Path = PRETRAINED_RUN_DIR) -> list[dict]:
@@ -158,7 +228,75 @@ def member_description(name: str, config: dict, record: str) -> str:
 
 
 def training_time(name: str, metrics: dict) -> str:
-    return f"{name}: {timing(metrics)} ({metrics['epochs']} epochs) on {machine_summary(metrics['machine'])}"
+    return f"{name}: {timing(metrics)} ({metrics['epochs']} epochs) on {machines_text(metrics)}"
+
+
+def recipe_line(name: str, config: dict, metrics: dict, record: str) -> str:
+    """One fer_net-class run's whole recipe and the epoch kept."""
+    return (
+        f"`{name}`: {model_spec(config['model']).title}; {optimizer_text(config)}, learning rate "
+        f"{config['learning_rate']} {SCHEDULE_TEXT[config.get('lr_schedule', 'constant')]}, batch "
+        f"{config['batch_size']}, label smoothing {config['label_smoothing']}; seed {config['seed']}, "
+        f"{config['epochs']} epochs, epoch {metrics['selected_epoch']} kept. Record: `{record}/`"
+    )
+
+
+def architecture_text(configs: list[dict]) -> str:
+    """fer_net's layers, with the filters of every width the runs used."""
+    widths = sorted({model_spec(config["model"]).width for config in configs}, reverse=True)
+    filters = [
+        ", ".join(str(count) for count, _ in fer_net_stages(width)[:-1])
+        + f" and {fer_net_stages(width)[-1][0]} filters"
+        + ("" if width == 1 else f" at {width:g} width")
+        for width in widths
+    ]
+    return (
+        f"Seven 3x3 convolutions in four stages of {'; or '.join(filters)}, each followed by batch\n"
+        "  norm and ReLU (max pooling between stages), global average pooling, dropout 0.4, softmax."
+    )
+
+
+def fast_section(card: dict) -> str:
+    """The fast network: how the fast rule timed the candidates against the fer package, what it chose, and the
+    chosen network's PrivateTest figures (computed after the choice); empty for a card from before the rule."""
+    fast = card.get("fast")
+    if fast is None:
+        return ""
+    public = card["selection"]["publictest_accuracy"]
+    timings = [
+        "| network | ms per face, batched | ms per face, single calls | PublicTest accuracy |",
+        "|---|---|---|---|",
+    ]
+    for name, (batched, single) in fast["ms_per_face"].items():
+        timings.append(f"| {name} | {batched:.3f} | {single:.3f} | {public[name]:.4f} |")
+    batched, single = fast["fer_package_ms_per_face"]
+    timings.append(f"| the fer package ({fast['wheel']}) | {batched:.3f} | {single:.3f} | |")
+    timed = (
+        "The fast rule in `Pretrained_Model/selection.toml` takes, of the candidate networks no slower per face than "
+        "the fer package's model, batched and in single-face calls, the one with the highest PublicTest accuracy. "
+        f"They were timed side by side on PublicTest faces on {machine_summary(card['machine'])}:\n\n"
+        + "\n".join(timings)
+    )
+    if fast["chosen"] is None:
+        return (
+            f"## The fast network\n\n{timed}\n\nNo candidate network was that fast, so none is shipped: "
+            '`fer.load_pretrained("fast")` and `fer predict --model fast` say this installation has none.\n\n'
+        )
+    model_file = fast["model_file"]
+    rows = ["| test-time augmentation | " + " | ".join(SCORE_HEADER) + " |", "|---|---|---|---|"]
+    rows += [score_row(TTA_TITLES[mode], scores) for mode, scores in fast["private_test"].items()]
+    return f"""## The fast network ({fast["chosen"]})
+
+`fer.load_pretrained("fast")` and `fer predict --model fast` use it: {model_file["parameters"]:,} parameters,
+{model_file["bytes"] / 1e6:.1f} MB, sha256 `{model_file["sha256"][:16]}...`, weights in float16 as above.
+
+{timed}
+
+On PrivateTest (n = {fast["private_test"]["none"]["n"]:,}), computed after the choice:
+
+{chr(10).join(rows)}
+
+"""
 
 
 def render_model_card(root: Path = PRETRAINED_RUN_DIR) -> str:
@@ -169,9 +307,9 @@ def render_model_card(root: Path = PRETRAINED_RUN_DIR) -> str:
     selection = card["selection"]
     shipped = selection["members"]
     single = private["none"]
-    hours = sum(runs[name][1]["train_seconds"] for name in shipped) / 3600
+    shipped_hours = sum(runs[name][1]["train_seconds"] for name in shipped) / 3600
     fer_nets = [name for name, (config, _) in runs.items() if is_fer_net(config)]
-    recipe = runs[fer_nets[0]][0]
+    first_recipe = runs[fer_nets[0]][0]
     results = results_rows(card, "test-time augmentation")
     per_class = ["| emotion | " + " | ".join(EMOTIONS) + " |", "|---|" + "---|" * len(EMOTIONS)]
     for key, title in (("f1-score", "F1"), ("precision", "precision"), ("recall", "recall")):
@@ -185,26 +323,22 @@ def render_model_card(root: Path = PRETRAINED_RUN_DIR) -> str:
     shipped_file = SHIPPED_MODEL_FILE.relative_to(REPO_ROOT)
     weakest = min(EMOTIONS, key=lambda name: single["per_class"][name]["f1-score"])
     rarest = min(EMOTIONS, key=lambda name: card["training_counts"][name])
-    candidates = ", ".join(f"{name} {accuracy:.4f}" for name, accuracy in selection["publictest_accuracy"].items())
-    too_large = "".join(f"; {name} is too large" for name in selection["too_large"])
+    too_large = len(selection["too_large"])
+    too_large = f"; {too_large} combinations are too large" if too_large else ""
     described = [member_description(name, runs[name][0], card["members"][name]["record"]) for name in shipped]
     if len(shipped) == 1:
         what = described[0][0].upper() + described[0][1:] + "."
     else:
         what = f"The average of {len(shipped)} CNNs' probabilities:\n\n" + "\n".join(f"- {line}." for line in described)
     fer_net_runs = "\n".join(
-        f"  - `{name}`: seed {runs[name][0]['seed']}, {runs[name][0]['epochs']} epochs; the epoch kept, the one with "
-        f"the best PublicTest accuracy, is {runs[name][1]['selected_epoch']}. "
-        f"Record: `{card['members'][name]['record']}/`."
-        for name in fer_nets
+        f"  - {recipe_line(name, *runs[name], card['members'][name]['record'])}." for name in fer_nets
     )
     commands = "\n  ".join(training_command(runs[name][0]) for name in fer_nets)
-    ship_command = "python -m scripts.ship_model"
-    optimization = (
-        f"{optimizer_text(recipe)}, learning rate {recipe['learning_rate']} {SCHEDULE_TEXT[recipe['lr_schedule']]}"
+    ship_command = "python -m scripts.ship_model" + (
+        f" --fer-wheel ferpkg/{card['fast']['wheel']}" if "fast" in card else ""
     )
     recorded = "" if all(fully_timed(runs[name][1]) for name in shipped) else "recorded (not every epoch was timed) "
-    timings = "\n".join(f"- {training_time(name, runs[name][1])}" for name in shipped)
+    timings = "\n".join(f"- {training_time(name, runs[name][1])}" for name in runs)
     return f"""# Model card: the shipped model ({selection["chosen"]})
 
 <!-- Written by scripts/ship_model.py from Pretrained_Model/ and its members' run records; do not edit by hand. -->
@@ -236,7 +370,8 @@ FER-2013, full: trained on the {sizes["Training"]:,} Training images; epochs and
 on the {sizes["PublicTest"]:,} PublicTest images; every figure below is on the {sizes["PrivateTest"]:,}
 PrivateTest images. The shipped model is the one this rule picks: of the candidate networks, alone or
 with their probabilities averaged, in every combination whose file fits in {max_megabytes:g} MB, the one with the
-highest PublicTest accuracy ({candidates}{too_large}).
+highest PublicTest accuracy (the tables below{too_large}; `Pretrained_Model/evaluation.json` holds every
+combination's figure).
 
 The rule and the candidate runs are written in `{SELECTION_FILE.relative_to(REPO_ROOT)}`, the only file
 `scripts/ship_model.py` reads; a registration is committed before its candidates are trained, and a
@@ -253,27 +388,38 @@ git log shows it:
 
 PrivateTest took no part in any single choice, but the widening of the candidate set after those
 figures were public may have favoured it, so read the figures below as possibly optimistic.
-## Recipe (fer_net)
 
-- Seven 3x3 convolutions in four stages of 32, 64, 128 and 256 filters, each followed by batch
-  norm and ReLU (max pooling between stages), global average pooling, dropout 0.4, softmax.
+## Candidates
+
+Each candidate network alone, on PublicTest with its weights in float16 as shipped (the epoch kept is the
+one with the best PublicTest accuracy; CPU time is this process's, whatever else shared the machine):
+
+{chr(10).join(candidate_rows(card, runs))}
+
+The best combination of each size, its networks' probabilities averaged:
+
+{chr(10).join(best_combination_rows(selection["publictest_accuracy"]))}
+
+## Recipes (fer_net)
+
+- {architecture_text([runs[name][0] for name in fer_nets])}
 - In training only: random horizontal flip, rotation up to 10 degrees, shift up to 10%, then the
   central 40x40 crop.
-- {optimization}, batch {recipe["batch_size"]},
-  label smoothing {recipe["label_smoothing"]}. The runs differ in seed and length:
+- Each run's recipe:
 {fer_net_runs}
 - Training commands:
 
   ```
   {commands}
-  {ship_command} --data {recipe["data"]}
+  {ship_command} --data {first_recipe["data"]}
   ```
 
-Training time of the shipped model's networks:
+Training time of each candidate network:
 
 {timings}
 
-That is {single["accuracy"] / hours:.3f} PrivateTest accuracy per hour of {recorded}training on this machine.
+The shipped model's networks took {shipped_hours:.2f} h of {recorded}training: {single["accuracy"] / shipped_hours:.3f}
+PrivateTest accuracy per hour.
 
 ## Results on PrivateTest (n = {single["n"]:,})
 
@@ -287,7 +433,7 @@ Per class, shipped model, single crop:
 
 {chr(10).join(per_class)}
 
-## Check these numbers
+{fast_section(card)}## Check these numbers
 
 ```
 fer evaluate --data data/fer2013 --split PrivateTest --tta none --intervals
@@ -321,13 +467,25 @@ def readme_summary(root: Path = PRETRAINED_RUN_DIR) -> str:
     card = read_card(root)
     runs = member_runs(card)
     shipped = card["selection"]["members"]
+    machines = {name: machines_text(runs[name][1]) for name in shipped}
+    one_machine = len(set(machines.values())) == 1
     trained = "; ".join(
         f"{name} {timing(runs[name][1])} (epoch {runs[name][1]['selected_epoch']} of {runs[name][1]['epochs']})"
+        + ("" if one_machine else f" on {machines[name]}")
         for name in shipped
+    )
+    fast = card.get("fast") or {"chosen": None}
+    fast_line = (
+        f'\nThe fast network, `fer.load_pretrained("fast")`: **{fast["chosen"]}**, PrivateTest single crop '
+        f"accuracy {interval(fast['private_test']['none'], 'accuracy')} (the card tells how it was timed).\n"
+        if fast["chosen"]
+        else ""
     )
     return (
         f"Shipped: **{card['selection']['chosen']}** (chosen on PublicTest).\n\n"
         + "\n".join(results_rows(card, "PrivateTest"))
-        + f"\n\nTrained on {machine_summary(runs[shipped[0]][1]['machine'])}: {trained}; "
+        + (f"\n\nTrained on {machines[shipped[0]]}: " if one_machine else "\n\nTrained: ")
+        + f"{trained}; "
         + "each epoch chosen on PublicTest.\n"
+        + fast_line
     )

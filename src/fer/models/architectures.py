@@ -58,6 +58,11 @@ def add_conv_block(model: keras.Sequential, filters: int, pool: bool = True) -> 
     model.add(layers.Activation("relu"))
 
 
+def fer_net_stages(width: float = 1.0) -> list[tuple[int, int]]:
+    """fer_net's four stages as (filters, convolutions), at a width that scales every stage's filters."""
+    return [(round(filters * width), count) for filters, count in ((32, 1), (64, 2), (128, 2), (256, 2))]
+
+
 def build_fer_net(
     name: str = "fer_net",
     input_shape: tuple[int, int, int] = INPUT_SHAPE,
@@ -78,8 +83,7 @@ def build_fer_net(
         model.add(layers.RandomTranslation(0.1, 0.1, fill_mode="nearest", seed=1337))
     model.add(layers.CenterCrop(CROP_SIZE, CROP_SIZE))
     model.add(layers.Rescaling(1.0 / 255))
-    width = model_spec(name).width
-    stages = [(round(filters * width), count) for filters, count in ((32, 1), (64, 2), (128, 2), (256, 2))]
+    stages = fer_net_stages(model_spec(name).width)
     for index, (filters, convolutions) in enumerate(stages):
         for convolution in range(convolutions):
             last_of_pooled_stage = convolution == convolutions - 1 and index < len(stages) - 1

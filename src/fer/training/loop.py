@@ -21,7 +21,7 @@ from fer.models.architectures import build_model
 from fer.models.files import load_model, save_model
 from fer.models.registry import model_spec
 from fer.training.config import TrainConfig, read_config
-from fer.training.machine import describe_machine
+from fer.training.machine import describe_machine, machine_summary
 
 RUN_FILES = (
     "config.json",
@@ -228,7 +228,8 @@ def learning_rate(config: TrainConfig, steps_per_epoch: int) -> float | keras.op
 
 
 class EpochClock(keras.callbacks.Callback):
-    """Adds up the seconds spent in each epoch, wall clock and this process's CPU time, across restarts.
+    """Adds up the seconds spent in each epoch, wall clock and this process's CPU time, across restarts,
+    and counts the epochs trained on each machine (a long run resumes on whatever machine comes next).
 
     The CPU seconds are what a run costs whatever else shares the machine; a clock file from before
     they were counted starts them at 0, and "cpu_epochs" says how many epochs they cover.
@@ -237,7 +238,8 @@ class EpochClock(keras.callbacks.Callback):
     def __init__(self, path: Path):
         super().__init__()
         self.path = path
-        self.state = {"seconds": 0.0, "epochs": 0, "cpu_seconds": 0.0, "cpu_epochs": 0}
+        self.machine = machine_summary(describe_machine())
+        self.state = {"seconds": 0.0, "epochs": 0, "cpu_seconds": 0.0, "cpu_epochs": 0, "machines": {}}
         if path.is_file():
             self.state |= json.loads(path.read_text())
 
@@ -250,6 +252,7 @@ class EpochClock(keras.callbacks.Callback):
             "epochs": self.state["epochs"] + 1,
             "cpu_seconds": self.state["cpu_seconds"] + time.process_time() - self.cpu_started,
             "cpu_epochs": self.state["cpu_epochs"] + 1,
+            "machines": self.state["machines"] | {self.machine: self.state["machines"].get(self.machine, 0) + 1},
         }
         write_json(self.path, self.state)
 
@@ -282,6 +285,7 @@ def write_results(run_dir, model, data, config, history, best_epoch, clock_state
         "timed_epochs": clock_state["epochs"],
         "train_cpu_seconds": round(clock_state["cpu_seconds"], 1),
         "cpu_timed_epochs": clock_state["cpu_epochs"],
+        "epochs_by_machine": clock_state["machines"],
         "machine": describe_machine(),
         "splits": evaluate(model, data, ("PrivateTest", "PublicTest+PrivateTest", "PublicTest")),
     }
