@@ -173,3 +173,25 @@ def test_unknown_optimizers_and_bad_recipe_numbers_are_refused():
     ):
         with pytest.raises(fer.DataError, match=message):
             fer.TrainConfig(**setting).resolved()
+
+
+def test_candidate_progress_counts_epochs_best_publictest_and_cpu_time_of_every_state_of_run(tmp_path):
+    from scripts.train_candidates import progress
+
+    running, finished, fresh = tmp_path / "running", tmp_path / "finished", tmp_path / "fresh"
+    for run in (running, finished, fresh):
+        run.mkdir()
+    log = pd.DataFrame({"epoch": [0, 1, 2], "accuracy": [0.3, 0.5, 0.6], "val_accuracy": [0.40, 0.55, 0.52]})
+    log.to_csv(running / "training_log.csv", index=False)
+    (running / "training_clock.json").write_text(json.dumps({"seconds": 3000.0, "cpu_seconds": 5400.0}))
+    assert progress(running, 80) == (
+        "running: 3 of 80 epochs, best PublicTest accuracy 0.5500 (epoch 2), 1.50 CPU-hours",
+        5400.0,
+    )
+    log.to_csv(finished / "history.csv", index=False)
+    (finished / "metrics.json").write_text(json.dumps({"train_cpu_seconds": 7200.0, "epochs": 3}))
+    assert progress(finished, 3)[0] == (
+        "finished: 3 of 3 epochs, finished, best PublicTest accuracy 0.5500 (epoch 2), 2.00 CPU-hours"
+    )
+    (fresh / "training_log.csv").touch()  # a run that has just started
+    assert progress(fresh, 60) == ("fresh: 0 of 60 epochs, 0.00 CPU-hours", 0.0)
