@@ -53,8 +53,13 @@ def optimizer_text(config: dict) -> str:
     """How a run's config.json optimized; runs from before the optimizer was configurable used Adam."""
     decay = f" and weight decay {config['weight_decay']}" if config.get("weight_decay") else ""
     mixup = f", mixup alpha {config['mixup']}" if config.get("mixup") else ""
+    teacher = (
+        f", distilled from {config['teacher'].replace(',', ' + ')} (teacher's weight {config['distill']})"
+        if config.get("distill")
+        else ""
+    )
     optimizer = {"adam": "Adam", "sgd": "SGD with Nesterov momentum 0.9"}[config.get("optimizer", "adam")]
-    return optimizer + decay + mixup
+    return optimizer + decay + mixup + teacher
 
 
 PLACES = ("model", "data", "run_dir")

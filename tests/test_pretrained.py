@@ -167,7 +167,7 @@ def card_with_an_r1_network(tmp_path, fast_chosen: str | None):
     record.mkdir()
     config = json.loads((fer_net / "config.json").read_text())
     config |= {"model": "fer_net_slim", "optimizer": "sgd", "learning_rate": 0.01, "weight_decay": 5e-4}
-    config |= {"seed": 104, "epochs": 80}
+    config |= {"seed": 104, "epochs": 80, "teacher": "Pretrained_Model/fer_net,CSV_Based_Model", "distill": 0.5}
     (record / "config.json").write_text(json.dumps(config))
     metrics = read_metrics(fer_net) | {"epochs": 80, "selected_epoch": 77, "train_seconds": 7200.0, "timed_epochs": 80}
     metrics |= {"train_cpu_seconds": 12600.0, "cpu_timed_epochs": 80}
@@ -208,7 +208,10 @@ def test_the_card_gives_each_network_its_own_recipe_time_and_machines(tmp_path):
         "SGD with Nesterov momentum 0.9 and weight decay 0.0005" in slim
         and "seed 104, 80 epochs, epoch 77 kept" in slim
     )
-    assert "Adam" in adam and "SGD" not in adam
+    assert "distilled from Pretrained_Model/fer_net + CSV_Based_Model (teacher's weight 0.5)" in slim
+    assert "Adam" in adam and "SGD" not in adam and "distilled" not in adam
+    (command,) = [line.strip() for line in lines if "--run-dir" in line and "fer_net_slim" in line]
+    assert "--teacher Pretrained_Model/fer_net,CSV_Based_Model --distill 0.5" in command
     slim_filters = [layer.filters for layer in build_model("fer_net_slim").layers if hasattr(layer, "filters")]
     assert (
         f"{', '.join(map(str, sorted(set(slim_filters))[:-1]))} and {max(slim_filters)} filters at 0.75 width" in card

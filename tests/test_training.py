@@ -146,6 +146,74 @@ def test_mixup_blends_each_face_and_its_label_with_the_same_weight_and_resumes_t
         np.testing.assert_array_equal(labels, resumed_labels.numpy())
 
 
+def test_distillation_targets_blend_label_and_teacher_and_reach_the_batches_mixed_up_as_labels_are():
+    from fer.data.datasets import epoch_batches
+    from fer.data.splits import LabeledImages
+    from fer.training.distillation import training_targets
+
+    count = 12
+    labels = np.arange(count) % 7
+    teacher = np.random.default_rng(0).dirichlet(np.ones(7), size=count).astype(np.float32)
+    targets = training_targets(labels, teacher, weight=0.25)
+    np.testing.assert_allclose(targets.sum(axis=1), 1, atol=1e-6)
+    np.testing.assert_allclose(targets[np.arange(count), labels], 0.75 + 0.25 * teacher[np.arange(count), labels])
+    np.testing.assert_array_equal(training_targets(labels, teacher, weight=1.0), teacher)
+
+    values = 10.0 * np.arange(count)
+    split = LabeledImages(np.repeat(values, 48 * 48).reshape(count, 48, 48, 1).astype(np.uint8), labels)
+    batches, _ = epoch_batches(split, batch_size=5, seed=3, first_epoch=0, epochs=1, targets=targets)
+    for images, batch_targets in batches:
+        faces = (images.numpy()[:, 0, 0, 0] / 10).round().astype(int)
+        np.testing.assert_array_equal(batch_targets.numpy(), targets[faces])
+    mixed, _ = epoch_batches(split, batch_size=5, seed=3, first_epoch=0, epochs=1, mixup=0.4, targets=targets)
+    plain, _ = epoch_batches(split, batch_size=5, seed=3, first_epoch=0, epochs=1, mixup=0.4)
+    for (images, batch_targets), (plain_images, plain_labels) in zip(mixed, plain, strict=True):
+        np.testing.assert_array_equal(images.numpy(), plain_images.numpy())  # the same faces and weights
+        assert not np.allclose(batch_targets.numpy(), plain_labels.numpy())  # blended from the teacher's targets
+
+
+def test_distillation_settings_are_checked_before_anything_is_read(tmp_path):
+    for setting, message in (
+        ({"distill": 0.5}, "distill and teacher go together"),
+        ({"teacher": str(tmp_path)}, "distill and teacher go together"),
+        ({"distill": 1.5, "teacher": str(tmp_path)}, r"distill must be in \[0, 1\]"),
+        ({"distill": 0.5, "teacher": f"{tmp_path / 'gone.keras'}"}, "gone.keras: no such model file"),
+        ({"distill": 0.5, "teacher": str(tmp_path)}, "no such model file or run directory"),
+    ):
+        with pytest.raises(fer.DataError, match=message):
+            fer.TrainConfig(**setting).resolved()
+
+
+@pytest.mark.slow
+def test_a_distilled_run_trains_on_its_teachers_cached_probabilities_and_resumes_with_them(tiny_csv, tmp_path):
+    from fer.training.distillation import teacher_probabilities
+    from fer.training.loop import TEACHER_CACHE
+
+    teacher = fer.train(fer.TrainConfig(data=str(tiny_csv), run_dir=str(tmp_path / "teacher"), epochs=1))
+    config = fer.TrainConfig(
+        data=str(tiny_csv), run_dir=str(tmp_path / "student"), epochs=2, teacher=str(teacher), distill=0.5
+    )
+    log_epoch = keras.callbacks.CSVLogger.on_epoch_end
+    cached = []
+
+    def stop_after_first_epoch(self, epoch, logs=None):
+        log_epoch(self, epoch, logs)
+        cached.append(np.load(tmp_path / "student" / TEACHER_CACHE))
+        raise KeyboardInterrupt
+
+    keras.callbacks.CSVLogger.on_epoch_end = stop_after_first_epoch
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            fer.train(config)
+    finally:
+        keras.callbacks.CSVLogger.on_epoch_end = log_epoch
+    training = fer.load_data(str(tiny_csv))["Training"]
+    np.testing.assert_allclose(cached[0], teacher_probabilities(str(teacher), training.images), atol=1e-6)
+    run_dir = fer.train(config)
+    assert (run_dir / "metrics.json").is_file() and not (run_dir / TEACHER_CACHE).exists()
+    assert json.loads((run_dir / "config.json").read_text())["teacher"] == str(teacher)
+
+
 def test_the_plateau_schedule_counts_on_across_a_restart(tmp_path):
     from fer.training.loop import ResumablePlateau
 

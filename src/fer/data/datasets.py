@@ -39,9 +39,16 @@ def load_data(path: str | Path, form: str = "auto") -> Splits:
 
 
 def epoch_batches(
-    split: LabeledImages, batch_size: int, seed: int, first_epoch: int, epochs: int, mixup: float = 0.0
+    split: LabeledImages,
+    batch_size: int,
+    seed: int,
+    first_epoch: int,
+    epochs: int,
+    mixup: float = 0.0,
+    targets: np.ndarray | None = None,
 ) -> tuple[tf.data.Dataset, int]:
-    """Batches of (float32 images, one-hot labels) for epochs first_epoch .. epochs - 1, one epoch after another.
+    """Batches of (float32 images, targets) for epochs first_epoch .. epochs - 1, one epoch after another; the
+    targets are each face's row of targets (N x 7 probabilities, as distillation makes), else its one-hot label.
 
     Each epoch's order is drawn from (seed, epoch) alone, so a run resumed at epoch k sees the
     batches an uninterrupted run would. mixup > 0 blends each face and its label with another
@@ -57,13 +64,18 @@ def epoch_batches(
         partners = np.array([draw.permutation(count) for draw in draws], np.int32).reshape(-1, count)
         weights = np.array([draw.beta(mixup, mixup, count) for draw in draws], np.float32).reshape(-1, count)
         per_epoch += (partners, weights)
-    images, labels = tf.constant(split.images), tf.constant(split.labels)
+    if targets is None:
+        targets = np.eye(NUM_CLASSES, dtype=np.float32)[split.labels]
+    images, targets = tf.constant(split.images), tf.constant(targets, tf.float32)
+
+    def faces(indices: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        return tf.cast(tf.gather(images, indices), tf.float32), tf.gather(targets, indices)
 
     def gathered(indices: tf.Tensor, partner_indices=None, weight=None) -> tuple[tf.Tensor, tf.Tensor]:
-        first = one_hot_batch(tf.gather(images, indices), tf.gather(labels, indices))
+        first = faces(indices)
         if weight is None:
             return first
-        second = one_hot_batch(tf.gather(images, partner_indices), tf.gather(labels, partner_indices))
+        second = faces(partner_indices)
         image_weight, label_weight = tf.reshape(weight, (-1, 1, 1, 1)), tf.reshape(weight, (-1, 1))
         return (
             image_weight * first[0] + (1 - image_weight) * second[0],

@@ -30,6 +30,10 @@ class TrainConfig:
     weight_decay: float = 0.0
     label_smoothing: float = 0.0
     mixup: float = 0.0  # MixUp's alpha: each training face blended with another of its epoch; 0 is off
+    # Knowledge distillation: the teacher's models (run directories or .keras files, comma-separated) and the
+    # weight of their probabilities, averaged over each face and its mirror, in the training targets; 0 is off
+    teacher: str = ""
+    distill: float = 0.0
     seed: int = 42
     max_train_images: int | None = None  # a random subset, for quick runs
 
@@ -42,7 +46,13 @@ class TrainConfig:
         blocked = next((folder for folder in Path(run_dir).resolve().parents if folder.is_file()), None)
         if blocked or Path(run_dir).is_file():
             raise DataError(f"{run_dir}: cannot be a run directory ({blocked or run_dir} is a file)")
-        return dataclasses.replace(self, epochs=epochs, data=portable(data), run_dir=portable(run_dir))
+        teacher = ",".join(portable(path) for path in teacher_paths(self.teacher))
+        return dataclasses.replace(self, epochs=epochs, data=portable(data), run_dir=portable(run_dir), teacher=teacher)
+
+
+def teacher_paths(teacher: str) -> list[str]:
+    """The teacher's model paths, from the comma-separated setting."""
+    return [path.strip() for path in teacher.split(",") if path.strip()]
 
 
 def check(config: TrainConfig) -> None:
@@ -66,6 +76,16 @@ def check(config: TrainConfig) -> None:
         value = getattr(config, name)
         if not (math.isfinite(value) and value >= 0):
             raise DataError(f"{name} must be a number >= 0, not {value!r}")
+    if isinstance(config.distill, bool) or not isinstance(config.distill, int | float) or not 0 <= config.distill <= 1:
+        raise DataError(f"distill must be in [0, 1], not {config.distill!r}")
+    if not isinstance(config.teacher, str):
+        raise DataError(f"teacher must be model paths separated by commas, not {config.teacher!r}")
+    if bool(config.distill) != bool(teacher_paths(config.teacher)):
+        raise DataError("distill and teacher go together: a weight > 0 needs a teacher, and a teacher a weight")
+    for path in teacher_paths(config.teacher):
+        model_file = Path(path) / "model.keras" if Path(path).is_dir() else Path(path)
+        if not model_file.is_file():
+            raise DataError(f"teacher {path}: no such model file or run directory with a model.keras")
 
 
 def portable(path: str) -> str:

@@ -21,6 +21,7 @@ from fer.models.architectures import build_model
 from fer.models.files import load_model, save_model
 from fer.models.registry import model_spec
 from fer.training.config import TrainConfig, read_config
+from fer.training.distillation import cached_teacher_probabilities, training_targets
 from fer.training.machine import describe_machine, machine_summary
 
 RUN_FILES = (
@@ -31,7 +32,9 @@ RUN_FILES = (
     "predictions.csv",
     "classification_report.txt",
 )
+TEACHER_CACHE = "teacher_probabilities.npy"
 PARTIAL_FILES = (
+    TEACHER_CACHE,
     "best_checkpoint.keras",
     "training_log.csv",
     "training_clock.json",
@@ -95,14 +98,20 @@ def train(config: TrainConfig, overwrite: bool = False, strategy: tf.distribute.
         (run_dir / name).unlink(missing_ok=True)
     write_json(run_dir / "config.json", dataclasses.asdict(config))
 
+    training_faces = subsample(data["Training"], config.max_train_images, config.seed)
+    targets = None
+    if config.distill:
+        teacher = cached_teacher_probabilities(run_dir / TEACHER_CACHE, config.teacher, training_faces.images)
+        targets = training_targets(training_faces.labels, teacher, config.distill)
     keras.utils.set_random_seed(config.seed)
     training, steps_per_epoch = epoch_batches(
-        subsample(data["Training"], config.max_train_images, config.seed),
+        training_faces,
         config.batch_size,
         config.seed,
         first_epoch=epochs_backed_up(run_dir / "backup"),
         epochs=config.epochs,
         mixup=config.mixup,
+        targets=targets,
     )
     with (strategy or tf.distribute.get_strategy()).scope():
         model = build_model(config.model)
