@@ -30,6 +30,7 @@ from fer.models.architectures import build_ensemble, with_dtype
 from fer.models.files import load_model, save_model
 from fer.models.pretrained import MAX_MODEL_BYTES, load_pretrained, pretrained_path
 from fer.training.config import TrainConfig, read_config
+from fer.training.loop import release_private_test
 from fer.training.machine import describe_machine
 from fer.training.records import read_metrics, write_figures
 from scripts.model_card import PRETRAINED_RUN_DIR, card_evaluation, readme_summary, write_model_card
@@ -74,10 +75,18 @@ def saved_bytes(model: keras.Model) -> int:
         return save_model(model, Path(scratch) / "model.keras").stat().st_size
 
 
-def copy_record(run_dir: Path, record: Path) -> None:
-    record.mkdir(parents=True, exist_ok=True)
-    for name in RECORD_FILES:
-        shutil.copyfile(run_dir / name, record / name)
+def publish_record(run_dir: Path, record: Path, data) -> None:
+    """A candidate's run record where the card points: copied there unless it is committed where it lies, and
+    scored on PrivateTest now, after the selection, where the run held PrivateTest out."""
+    if record != run_dir:
+        record.mkdir(parents=True, exist_ok=True)
+        for name in RECORD_FILES:
+            if (run_dir / name).is_file():  # a run that held PrivateTest out has no report of it yet
+                shutil.copyfile(run_dir / name, record / name)
+    elif not read_metrics(record).get("held_out"):
+        return
+    if read_metrics(record).get("held_out"):
+        release_private_test(record, data)
     write_figures(record)
 
 
@@ -138,8 +147,7 @@ def main() -> int:
         sys.exit(f"ship_model: the saved file scores {shipped_public} on PublicTest, not {public[chosen]}")
 
     for name, run_dir in runs.items():
-        if records[name] != run_dir:
-            copy_record(run_dir, records[name])
+        publish_record(run_dir, records[name], data)
     evaluation = card_evaluation(shipped, data, pretrained_path())
     evaluation["selection"] = {
         "registrations": [entry["name"] for entry in read_selection()["registration"]],

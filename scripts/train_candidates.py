@@ -4,7 +4,8 @@
 
 Only a committed registration is trained (its candidates are fixed before any of them is), and each run
 keeps its registered config; a finished run is reused and an unfinished one resumes from its last epoch,
-so the command is safe to start again after an interruption.
+so the command is safe to start again after an interruption. Each run holds PrivateTest out (it is scored on
+PublicTest alone) until scripts/ship_model.py has made the selection.
 
     python -m scripts.train_candidates r1 --progress
 
@@ -71,7 +72,7 @@ def main() -> int:
 
     for name, config in configs.items():
         print(f"{name}: {config}", flush=True)
-        train(config)
+        train(config, private_test=False)  # scored on PrivateTest by ship_model, after the selection
     return 0
 
 

@@ -114,6 +114,33 @@ def test_the_same_seed_gives_the_same_predictions_and_another_seed_does_not(tmp_
     assert not first.filter(like="p_").equals(other.filter(like="p_"))
 
 
+@pytest.mark.slow
+def test_a_run_that_holds_privatetest_out_is_scored_on_it_only_when_released_and_then_as_any_run(tmp_path, capsys):
+    from fer.training.loop import release_private_test
+    from tests.conftest import SAMPLE_DATA_DIR
+
+    data = SAMPLE_DATA_DIR / "fer2013.csv"
+    settings = {"model": "csv_cnn", "data": str(data), "epochs": 2, "batch_size": 32, "seed": 3}
+    scored = fer.train(fer.TrainConfig(**settings, run_dir=str(tmp_path / "scored")))
+    held = fer.TrainConfig(**settings, run_dir=str(tmp_path / "held"))
+    run_dir = fer.train(held, private_test=False)
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert list(metrics["splits"]) == ["PublicTest"] and metrics["held_out"] == ["PrivateTest"]
+    assert set(pd.read_csv(run_dir / "predictions.csv").usage) == {"PublicTest"}
+    assert not (run_dir / "classification_report.txt").exists()
+    assert is_complete(run_dir, held.resolved())
+    fer.train(held, private_test=False)
+    assert "Reusing the finished run" in capsys.readouterr().out
+
+    release_private_test(run_dir, fer.load_data(str(data)))
+    released = json.loads((run_dir / "metrics.json").read_text())
+    assert (
+        released["held_out"] == [] and released["splits"] == json.loads((scored / "metrics.json").read_text())["splits"]
+    )
+    for name in ("predictions.csv", "classification_report.txt"):
+        assert (run_dir / name).read_text() == (scored / name).read_text(), name
+
+
 def test_mixup_blends_each_face_and_its_label_with_the_same_weight_and_resumes_the_same():
     from fer.data.datasets import epoch_batches
     from fer.data.splits import LabeledImages

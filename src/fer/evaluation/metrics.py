@@ -102,10 +102,12 @@ def evaluate(
     return results
 
 
-def predictions_frame(model: keras.Model, data: Splits) -> pd.DataFrame:
-    """Per test image: its Usage, index within it, true and predicted label, and the 7 probabilities."""
+def predictions_frame(
+    model: keras.Model, data: Splits, usages: tuple[str, ...] = ("PublicTest", "PrivateTest")
+) -> pd.DataFrame:
+    """Per test image of usages: its Usage, index within it, true and predicted label, and the 7 probabilities."""
     frames = []
-    for usage in ("PublicTest", "PrivateTest"):
+    for usage in usages:
         split = data[usage]
         probabilities = tta_probabilities(model, split.images)
         frame = pd.DataFrame(probabilities, columns=[f"p_{name}" for name in EMOTIONS])

@@ -44,8 +44,14 @@ PARTIAL_FILES = (
 
 
 def is_complete(run_dir: Path, config: TrainConfig) -> bool:
-    """Whether run_dir holds every file of a finished run made with exactly this config."""
-    return all((run_dir / name).is_file() for name in RUN_FILES) and same_config(run_dir, config)
+    """Whether run_dir holds every file of a finished run made with exactly this config (a run that held
+    PrivateTest out has no classification report of it)."""
+    try:
+        held_out = json.loads((run_dir / "metrics.json").read_text()).get("held_out", [])
+    except (OSError, ValueError):
+        return False
+    needed = [name for name in RUN_FILES if not (held_out and name == "classification_report.txt")]
+    return all((run_dir / name).is_file() for name in needed) and same_config(run_dir, config)
 
 
 def same_config(run_dir: Path, config: TrainConfig) -> bool:
@@ -68,12 +74,19 @@ def clear_run(run_dir: Path) -> None:
         (run_dir / name).unlink(missing_ok=True)
 
 
-def train(config: TrainConfig, overwrite: bool = False, strategy: tf.distribute.Strategy | None = None) -> Path:
+def train(
+    config: TrainConfig,
+    overwrite: bool = False,
+    strategy: tf.distribute.Strategy | None = None,
+    private_test: bool = True,
+) -> Path:
     """Train, select the epoch with the best PublicTest accuracy, evaluate, and write the run directory.
 
     A finished run with the same config is reused unless overwrite is set; an unfinished
     one resumes from its last completed epoch. strategy: a tf.distribute strategy (for example
-    MirroredStrategy over several GPUs) to train under; by default the current one.
+    MirroredStrategy over several GPUs) to train under; by default the current one. private_test=False
+    holds PrivateTest out: the run is scored on PublicTest alone, as a registered candidate is until the
+    selection is made (release_private_test scores it then).
     """
     config = config.resolved()
     run_dir = Path(config.run_dir)
@@ -155,7 +168,7 @@ def train(config: TrainConfig, overwrite: bool = False, strategy: tf.distribute.
     history = pd.read_csv(log).drop_duplicates("epoch", keep="last")
     best_model = load_model(checkpoint)
     best_epoch = int(history["val_accuracy"].idxmax())
-    write_results(run_dir, best_model, data, config, history, best_epoch, clock.state, checkpoint)
+    write_results(run_dir, best_model, data, config, history, best_epoch, clock.state, checkpoint, private_test)
     for partial in PARTIAL_FILES:
         (run_dir / partial).unlink(missing_ok=True)
     shutil.rmtree(run_dir / "backup", ignore_errors=True)
@@ -273,14 +286,9 @@ def best_logged_accuracy(log: Path, checkpoint: Path) -> float | None:
     return float(pd.read_csv(log)["val_accuracy"].max())
 
 
-def write_results(run_dir, model, data, config, history, best_epoch, clock_state, checkpoint) -> None:
+def write_results(run_dir, model, data, config, history, best_epoch, clock_state, checkpoint, private_test) -> None:
     """Write the run's files; metrics.json last, so that its presence means the run finished."""
     write_text(run_dir / "history.csv", history.to_csv(index=False))
-    predictions = predictions_frame(model, data)
-    write_text(run_dir / "predictions.csv", predictions.to_csv(index=False, float_format="%.6f"))
-    private = predictions[predictions.usage == "PrivateTest"]
-    predicted = private[[f"p_{name}" for name in EMOTIONS]].to_numpy().argmax(axis=1)
-    write_text(run_dir / "classification_report.txt", classification_report_text(data["PrivateTest"].labels, predicted))
     save_model(model, run_dir / "model.keras")
     checkpoint.unlink()
     metrics = {
@@ -296,6 +304,29 @@ def write_results(run_dir, model, data, config, history, best_epoch, clock_state
         "cpu_timed_epochs": clock_state["cpu_epochs"],
         "epochs_by_machine": clock_state["machines"],
         "machine": describe_machine(),
-        "splits": evaluate(model, data, ("PrivateTest", "PublicTest+PrivateTest", "PublicTest")),
+        "held_out": [] if private_test else ["PrivateTest"],
     }
-    write_json(run_dir / "metrics.json", metrics)
+    write_evaluation(run_dir, model, data, metrics)
+
+
+def write_evaluation(run_dir: Path, model: keras.Model, data, metrics: dict) -> None:
+    """The run's predictions.csv, its PrivateTest classification_report.txt and metrics.json with every split's
+    scores, metrics.json last; of PublicTest alone where PrivateTest is held out (metrics["held_out"])."""
+    private_test = "PrivateTest" not in metrics["held_out"]
+    usages = ("PublicTest", "PrivateTest") if private_test else ("PublicTest",)
+    predictions = predictions_frame(model, data, usages)
+    write_text(run_dir / "predictions.csv", predictions.to_csv(index=False, float_format="%.6f"))
+    if private_test:
+        private = predictions[predictions.usage == "PrivateTest"]
+        predicted = private[[f"p_{name}" for name in EMOTIONS]].to_numpy().argmax(axis=1)
+        report = classification_report_text(data["PrivateTest"].labels, predicted)
+        write_text(run_dir / "classification_report.txt", report)
+    splits = ("PrivateTest", "PublicTest+PrivateTest", "PublicTest") if private_test else ("PublicTest",)
+    write_json(run_dir / "metrics.json", metrics | {"splits": evaluate(model, data, splits)})
+
+
+def release_private_test(run_dir: Path, data) -> None:
+    """Score a finished run that held PrivateTest out (a registered candidate, once the selection is made) on
+    every split, as a run that never held it out is scored."""
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    write_evaluation(run_dir, load_model(run_dir), data, metrics | {"held_out": []})
