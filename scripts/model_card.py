@@ -116,7 +116,7 @@ def machines_text(metrics: dict) -> str:
     by_machine = metrics.get("epochs_by_machine") or {}
     if not by_machine:
         return machine_summary(metrics["machine"])
-    unrecorded = metrics["epochs"] - sum(by_machine.values())
+    unrecorded = max(0, metrics["epochs"] - sum(by_machine.values()))
     if len(by_machine) == 1 and not unrecorded:
         return next(iter(by_machine))
     parts = [f"{epochs} epochs on {machine}" for machine, epochs in by_machine.items()]
@@ -273,7 +273,8 @@ def fast_section(card: dict) -> str:
         "|---|---|---|---|",
     ]
     for name, (batched, single) in fast["ms_per_face"].items():
-        timings.append(f"| {name} | {batched:.3f} | {single:.3f} | {public[name]:.4f} |")
+        accuracy = f"{public[name]:.4f}" if name in public else "too large"
+        timings.append(f"| {name} | {batched:.3f} | {single:.3f} | {accuracy} |")
     batched, single = fast["fer_package_ms_per_face"]
     timings.append(f"| the fer package ({fast['wheel']}) | {batched:.3f} | {single:.3f} | |")
     timed = (
@@ -328,8 +329,8 @@ def render_model_card(root: Path = PRETRAINED_RUN_DIR) -> str:
     shipped_file = SHIPPED_MODEL_FILE.relative_to(REPO_ROOT)
     weakest = min(EMOTIONS, key=lambda name: single["per_class"][name]["f1-score"])
     rarest = min(EMOTIONS, key=lambda name: card["training_counts"][name])
-    too_large = len(selection["too_large"])
-    too_large = f"; {too_large} combinations are too large" if too_large else ""
+    oversized = len(selection["too_large"])
+    too_large = f"; {oversized} combination{' is' if oversized == 1 else 's are'} too large" if oversized else ""
     described = [member_description(name, runs[name][0], card["members"][name]["record"]) for name in shipped]
     if len(shipped) == 1:
         what = described[0][0].upper() + described[0][1:] + "."
@@ -401,7 +402,7 @@ one with the best PublicTest accuracy; CPU time is this process's, whatever else
 
 {chr(10).join(candidate_rows(card, runs))}
 
-The best combination of each size, its networks' probabilities averaged:
+The best combination of each size that fits in the size limit, its networks' probabilities averaged:
 
 {chr(10).join(best_combination_rows(selection["publictest_accuracy"]))}
 

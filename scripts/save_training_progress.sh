@@ -11,12 +11,13 @@ runs="runs/$registration"
 [[ -d $runs ]] || { echo "save_training_progress: $runs does not exist" >&2; exit 1; }
 
 trainer="scripts.train_candidates $registration"
-if pid=$(pgrep -n -f "$trainer"); then
-    while kill -0 "$pid" 2>/dev/null; do
+alive() { kill -0 "$1" 2>/dev/null && [[ $(ps -o stat= -p "$1" 2>/dev/null) != Z* ]]; }  # a zombie has stopped
+if pid=$(pgrep -n -f "$trainer( |\$)"); then
+    while alive "$pid"; do
         log=$(ls -t "$runs"/*/training_log.csv 2>/dev/null | head -1 || true)
         if [[ -n $log ]]; then
-            logged=$(wc -l <"$log")
-            while [[ -f $log && $(wc -l <"$log") == "$logged" ]]; do sleep 1; done
+            logged=$(wc -l <"$log" 2>/dev/null || echo 0)
+            while alive "$pid" && [[ -f $log && $(wc -l <"$log") == "$logged" ]]; do sleep 1; done
             epochs=$(python3 -c "import json, sys; print(json.load(open(sys.argv[1]))['epochs'])" "$(dirname "$log")/config.json")
             # After the last epoch's line the run writes its results; stop only between epochs.
             if [[ -f $log ]] && (($(wc -l <"$log") - 1 < epochs)); then break; fi
@@ -24,11 +25,15 @@ if pid=$(pgrep -n -f "$trainer"); then
         sleep 5
     done
     kill "$pid" 2>/dev/null || true
-    while kill -0 "$pid" 2>/dev/null; do sleep 1; done
-    [[ -f ${log:-} ]] && echo "stopped training: $(dirname "$log") has $(($(wc -l <"$log") - 1)) epochs logged"
+    while alive "$pid"; do sleep 1; done
+    if [[ -f ${log:-} ]]; then echo "stopped training: $(dirname "$log") has $(($(wc -l <"$log") - 1)) epochs logged"; fi
 fi
 
 git add -f "$runs"
-git commit -q -m "Training progress of registration $registration: its runs as they stand, to resume from" -- "$runs"
-git log --oneline -1
+if git diff --cached --quiet -- "$runs"; then
+    echo "nothing new in $runs since the last commit"
+else
+    git commit -q -m "Training progress of registration $registration: its runs as they stand, to resume from" -- "$runs"
+    git log --oneline -1
+fi
 echo "resume: nohup .venv/bin/python -m $trainer --data data/fer2013 > logs/$registration.out 2>&1 &"

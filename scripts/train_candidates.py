@@ -14,6 +14,7 @@ PrivateTest.
 """
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -21,7 +22,8 @@ from pathlib import Path
 import pandas as pd
 
 from fer.data.locations import is_sample
-from fer.training.config import TrainConfig
+from fer.models.registry import model_spec
+from fer.training.config import TrainConfig, teacher_paths
 from scripts.repository import REPO_ROOT
 from scripts.selection import committed_registration
 
@@ -31,10 +33,18 @@ def registered_configs(registration: str, data: str) -> dict[str, TrainConfig]:
     entry = committed_registration(registration)
     if not all("config" in candidate for candidate in entry["candidates"]):
         sys.exit(f"train_candidates: registration {registration} names runs, not configs to train")
-    return {
-        candidate["name"]: TrainConfig(**candidate["config"], data=data, run_dir=str(REPO_ROOT / candidate["run"]))
-        for candidate in entry["candidates"]
-    }
+    configs = {}
+    for candidate in entry["candidates"]:
+        config = TrainConfig(**candidate["config"], data=data, run_dir=str(REPO_ROOT / candidate["run"]))
+        teacher = ",".join(str(REPO_ROOT / path) for path in teacher_paths(config.teacher))  # paths in the checkout
+        configs[candidate["name"]] = dataclasses.replace(config, teacher=teacher)
+    return configs
+
+
+def scored_before_selection(run_dir: Path) -> bool:
+    """Whether a finished run was scored on PrivateTest (trained some other way than as a held-out candidate)."""
+    metrics = run_dir / "metrics.json"
+    return metrics.is_file() and not json.loads(metrics.read_text()).get("held_out")
 
 
 def progress(run_dir: Path, epochs: int) -> tuple[str, float]:
@@ -63,15 +73,19 @@ def main() -> int:
     args = parser.parse_args()
     if is_sample(Path(args.data)):
         sys.exit("train_candidates: candidates are trained on the full data, not the sample")
-    configs = {name: config.resolved() for name, config in registered_configs(args.registration, args.data).items()}
+    configs = registered_configs(args.registration, args.data)
     if args.progress:
-        lines, cpu_seconds = zip(*(progress(Path(config.run_dir), config.epochs) for config in configs.values()))
+        runs = [(Path(config.run_dir), config.epochs or model_spec(config.model).epochs) for config in configs.values()]
+        lines, cpu_seconds = zip(*(progress(run_dir, epochs) for run_dir, epochs in runs))
         print("\n".join(lines) + f"\nin all: {sum(cpu_seconds) / 3600:.2f} CPU-hours")
         return 0
     from fer.training.loop import train
 
     for name, config in configs.items():
-        print(f"{name}: {config}", flush=True)
+        if scored_before_selection(Path(config.run_dir)):
+            sys.exit(f"train_candidates: {name}: {config.run_dir} was scored on PrivateTest before the selection")
+        # resolved only now: a teacher may be an earlier candidate of this registration
+        print(f"{name}: {config.resolved()}", flush=True)
         train(config, private_test=False)  # scored on PrivateTest by ship_model, after the selection
     return 0
 

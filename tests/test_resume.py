@@ -63,6 +63,37 @@ def test_killed_run_resumes_and_ends_with_all_epochs(tiny_csv, tmp_path, monkeyp
 
 
 @pytest.mark.slow
+def test_a_run_stopped_while_writing_its_results_writes_them_without_training_again(tiny_csv, tmp_path, monkeypatch):
+    import fer.training.loop as loop
+
+    run_dir = tmp_path / "run"
+    config = fer.TrainConfig(data=str(tiny_csv), run_dir=str(run_dir), epochs=3, batch_size=16)
+    write_evaluation = loop.write_evaluation
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(loop, "write_evaluation", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        fer.train(config)
+    assert not (run_dir / "metrics.json").exists()
+    monkeypatch.setattr(loop, "write_evaluation", write_evaluation)
+    epochs_run = []
+    log_epoch = keras.callbacks.CSVLogger.on_epoch_end
+
+    def count_epochs(self, epoch, logs=None):
+        epochs_run.append(epoch)
+        log_epoch(self, epoch, logs)
+
+    monkeypatch.setattr(keras.callbacks.CSVLogger, "on_epoch_end", count_epochs)
+    fer.train(config)
+    assert epochs_run == []
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["timed_epochs"] == 3 and list(pd.read_csv(run_dir / "history.csv").epoch) == [0, 1, 2]
+    assert not (run_dir / "backup").exists() and not (run_dir / "best_checkpoint.keras").exists()
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "recipe",
     [{}, {"optimizer": "sgd", "learning_rate": 0.01, "weight_decay": 5e-4, "lr_schedule": "plateau", "mixup": 0.2}],
@@ -79,3 +110,62 @@ def test_a_resumed_run_has_the_history_of_an_uninterrupted_one(tiny_csv, tmp_pat
     fer.train(fer.TrainConfig(**config, run_dir=str(tmp_path / "straight")))
     resumed, straight = (pd.read_csv(tmp_path / name / "history.csv") for name in ("resumed", "straight"))
     pd.testing.assert_frame_equal(resumed, straight, check_exact=False, rtol=1e-5)
+
+
+FAKE_TRAINER = textwrap.dedent(
+    """
+    import sys, time
+    log = "runs/r9/candidate/training_log.csv"
+    for epoch in range(100):
+        time.sleep(0.5)
+        with open(log, "a") as handle:
+            handle.write(f"{epoch},0.5\\n")
+    """
+)
+
+
+def test_saving_training_progress_stops_the_trainer_between_epochs_and_commits_the_runs(tmp_path):
+    import shutil
+
+    from scripts.repository import REPO_ROOT
+
+    (tmp_path / "scripts").mkdir()
+    shutil.copy(REPO_ROOT / "scripts" / "save_training_progress.sh", tmp_path / "scripts")
+    run_dir = tmp_path / "runs" / "r9" / "candidate"
+    run_dir.mkdir(parents=True)
+    (run_dir / "config.json").write_text(json.dumps({"epochs": 80}))
+    (run_dir / "training_log.csv").write_text("epoch,val_accuracy\n")
+    (tmp_path / ".gitignore").write_text("runs/\n")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(tmp_path)]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "start"], check=True)
+    trainer = subprocess.Popen([sys.executable, "-c", FAKE_TRAINER, "scripts.train_candidates", "r9"], cwd=tmp_path)
+    try:
+        environment = os.environ | {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t"}
+        environment |= {"GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+        saved = subprocess.run(
+            ["bash", "scripts/save_training_progress.sh", "r9"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=environment,
+        )
+        assert saved.returncode == 0, saved.stderr
+        assert trainer.wait(timeout=10) == -signal.SIGTERM
+    finally:
+        trainer.kill()
+    committed = subprocess.run(
+        [*git, "show", "HEAD:runs/r9/candidate/training_log.csv"], capture_output=True, text=True
+    )
+    assert committed.stdout == (run_dir / "training_log.csv").read_text()  # the whole log, no epoch after the stop
+    assert len(committed.stdout.splitlines()) >= 2 and "resume: nohup" in saved.stdout
+    again = subprocess.run(
+        ["bash", "scripts/save_training_progress.sh", "r9"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=environment,
+    )
+    assert again.returncode == 0 and "nothing new" in again.stdout

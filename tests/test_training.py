@@ -1,3 +1,4 @@
+import dataclasses
 import itertools
 import json
 
@@ -116,21 +117,48 @@ def test_the_same_seed_gives_the_same_predictions_and_another_seed_does_not(tmp_
 
 @pytest.mark.slow
 def test_a_run_that_holds_privatetest_out_is_scored_on_it_only_when_released_and_then_as_any_run(tmp_path, capsys):
+    from fer.cli import main
     from fer.training.loop import release_private_test
+    from fer.training.records import write_figures
     from tests.conftest import SAMPLE_DATA_DIR
 
     data = SAMPLE_DATA_DIR / "fer2013.csv"
     settings = {"model": "csv_cnn", "data": str(data), "epochs": 2, "batch_size": 32, "seed": 3}
     scored = fer.train(fer.TrainConfig(**settings, run_dir=str(tmp_path / "scored")))
     held = fer.TrainConfig(**settings, run_dir=str(tmp_path / "held"))
-    run_dir = fer.train(held, private_test=False)
+    log_epoch = keras.callbacks.CSVLogger.on_epoch_end
+
+    def stop_after_first_epoch(self, epoch, logs=None):
+        log_epoch(self, epoch, logs)
+        raise KeyboardInterrupt
+
+    keras.callbacks.CSVLogger.on_epoch_end = stop_after_first_epoch
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            fer.train(held, private_test=False)
+    finally:
+        keras.callbacks.CSVLogger.on_epoch_end = log_epoch
+    run_dir = fer.train(held)  # resumed without saying so: the run still holds PrivateTest out
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert list(metrics["splits"]) == ["PublicTest"] and metrics["held_out"] == ["PrivateTest"]
     assert set(pd.read_csv(run_dir / "predictions.csv").usage) == {"PublicTest"}
     assert not (run_dir / "classification_report.txt").exists()
     assert is_complete(run_dir, held.resolved())
-    fer.train(held, private_test=False)
-    assert "Reusing the finished run" in capsys.readouterr().out
+    capsys.readouterr()
+    assert (
+        main(
+            [
+                "train",
+                *(f"--{key.replace('_', '-')}={value}" for key, value in settings.items()),
+                f"--run-dir={run_dir}",
+            ]
+        )
+        == 0
+    )
+    printed = capsys.readouterr().out
+    assert "Reusing the finished run" in printed and '"PublicTest"' in printed and "PrivateTest" not in printed
+    with pytest.raises(fer.DataError, match="PrivateTest is held out until the selection"):
+        write_figures(run_dir)
 
     release_private_test(run_dir, fer.load_data(str(data)))
     released = json.loads((run_dir / "metrics.json").read_text())
@@ -239,6 +267,10 @@ def test_a_distilled_run_trains_on_its_teachers_cached_probabilities_and_resumes
     run_dir = fer.train(config)
     assert (run_dir / "metrics.json").is_file() and not (run_dir / TEACHER_CACHE).exists()
     assert json.loads((run_dir / "config.json").read_text())["teacher"] == str(teacher)
+    undistilled = fer.train(dataclasses.replace(config, run_dir=str(tmp_path / "plain"), teacher="", distill=0.0))
+    # the same faces in the same order: only the targets differ, so the training losses do
+    distilled_loss, plain_loss = (pd.read_csv(run / "history.csv")["loss"][0] for run in (run_dir, undistilled))
+    assert abs(distilled_loss - plain_loss) > 1e-3
 
 
 def test_the_plateau_schedule_counts_on_across_a_restart(tmp_path):

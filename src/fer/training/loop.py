@@ -33,8 +33,10 @@ RUN_FILES = (
     "classification_report.txt",
 )
 TEACHER_CACHE = "teacher_probabilities.npy"
+HOLDS_OUT_PRIVATE_TEST = "holds_out_private_test"  # a run started with private_test=False finishes so however resumed
 PARTIAL_FILES = (
     TEACHER_CACHE,
+    HOLDS_OUT_PRIVATE_TEST,
     "best_checkpoint.keras",
     "training_log.csv",
     "training_clock.json",
@@ -110,6 +112,9 @@ def train(
     for name in RUN_FILES:  # the same config, not finished: only its partial files (to resume from) are kept
         (run_dir / name).unlink(missing_ok=True)
     write_json(run_dir / "config.json", dataclasses.asdict(config))
+    private_test = private_test and not (run_dir / HOLDS_OUT_PRIVATE_TEST).is_file()
+    if not private_test:
+        write_text(run_dir / HOLDS_OUT_PRIVATE_TEST, "PrivateTest is held out until the selection\n")
 
     training_faces = subsample(data["Training"], config.max_train_images, config.seed)
     targets = None
@@ -141,7 +146,8 @@ def train(
     clock = EpochClock(run_dir / "training_clock.json")
     callbacks = [
         clock,
-        keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
+        # kept until the results are written (below), so a run stopped while writing them does not start over
+        keras.callbacks.BackupAndRestore(str(run_dir / "backup"), delete_checkpoint=False),
         RandomStateBackup(run_dir / "random_state.npz"),
         keras.callbacks.ModelCheckpoint(
             checkpoint,
@@ -168,7 +174,7 @@ def train(
     history = pd.read_csv(log).drop_duplicates("epoch", keep="last")
     best_model = load_model(checkpoint)
     best_epoch = int(history["val_accuracy"].idxmax())
-    write_results(run_dir, best_model, data, config, history, best_epoch, clock.state, checkpoint, private_test)
+    write_results(run_dir, best_model, data, config, history, best_epoch, clock.state, private_test)
     for partial in PARTIAL_FILES:
         (run_dir / partial).unlink(missing_ok=True)
     shutil.rmtree(run_dir / "backup", ignore_errors=True)
@@ -286,11 +292,10 @@ def best_logged_accuracy(log: Path, checkpoint: Path) -> float | None:
     return float(pd.read_csv(log)["val_accuracy"].max())
 
 
-def write_results(run_dir, model, data, config, history, best_epoch, clock_state, checkpoint, private_test) -> None:
+def write_results(run_dir, model, data, config, history, best_epoch, clock_state, private_test) -> None:
     """Write the run's files; metrics.json last, so that its presence means the run finished."""
     write_text(run_dir / "history.csv", history.to_csv(index=False))
     save_model(model, run_dir / "model.keras")
-    checkpoint.unlink()
     metrics = {
         "model": config.model,
         "data": config.data,

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
+from fer.errors import DataError
 from fer.models.registry import model_spec
 from fer.plots import plot_confusion_matrix, plot_history
 
@@ -14,10 +15,20 @@ def read_metrics(run_dir: str | Path) -> dict:
     return json.loads((Path(run_dir) / "metrics.json").read_text())
 
 
+def private_test_metrics(run_dir: str | Path) -> dict:
+    """A finished run's metrics, for what reports PrivateTest; DataError where the run holds it out."""
+    metrics = read_metrics(run_dir)
+    if "PrivateTest" not in metrics["splits"]:
+        raise DataError(
+            f"{run_dir}: PrivateTest is held out until the selection (scripts/ship_model.py scores it then)"
+        )
+    return metrics
+
+
 def write_figures(run_dir: str | Path) -> dict[str, Path]:
     """Write images/confusion_matrix_<suffix>.png and images/accuracy_vs_loss_<suffix>.png in the run directory."""
     run_dir = Path(run_dir)
-    metrics = read_metrics(run_dir)
+    metrics = private_test_metrics(run_dir)
     spec = model_spec(metrics["model"])
     suffix = spec.figure_suffix
     paths = {
@@ -38,7 +49,7 @@ def write_figures(run_dir: str | Path) -> dict[str, Path]:
 
 def summary_line(run_dir: str | Path) -> str:
     """One line with the headline PrivateTest numbers of a run."""
-    metrics = read_metrics(run_dir)
+    metrics = private_test_metrics(run_dir)
     private = metrics["splits"]["PrivateTest"]
     return (
         f"{metrics['model']}: PrivateTest accuracy {private['accuracy']:.4f}, macro F1 {private['macro_f1']:.4f}, "
