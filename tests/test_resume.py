@@ -33,6 +33,19 @@ KILL_AFTER_EPOCH = textwrap.dedent(
 )
 
 
+def epochs_trained(monkeypatch) -> list[int]:
+    """The list that each epoch trained from now on appends itself to."""
+    epochs_run = []
+    log_epoch = keras.callbacks.CSVLogger.on_epoch_end
+
+    def count_epochs(self, epoch, logs=None):
+        epochs_run.append(epoch)
+        log_epoch(self, epoch, logs)
+
+    monkeypatch.setattr(keras.callbacks.CSVLogger, "on_epoch_end", count_epochs)
+    return epochs_run
+
+
 @pytest.mark.slow
 def test_killed_run_resumes_and_ends_with_all_epochs(tiny_csv, tmp_path, monkeypatch):
     run_dir = tmp_path / "run"
@@ -42,14 +55,7 @@ def test_killed_run_resumes_and_ends_with_all_epochs(tiny_csv, tmp_path, monkeyp
     assert not (run_dir / "metrics.json").exists() and not (run_dir / "model.keras").exists()
     assert len(pd.read_csv(run_dir / "training_log.csv")) == 2
 
-    epochs_run = []
-    log_epoch = keras.callbacks.CSVLogger.on_epoch_end
-
-    def count_epochs(self, epoch, logs=None):
-        epochs_run.append(epoch)
-        log_epoch(self, epoch, logs)
-
-    monkeypatch.setattr(keras.callbacks.CSVLogger, "on_epoch_end", count_epochs)
+    epochs_run = epochs_trained(monkeypatch)
     monkeypatch.setattr("fer.training.loop.machine_summary", lambda machine: "the next session's machine")
     fer.train(fer.TrainConfig(**config))
     assert epochs_run == [2, 3]
@@ -78,14 +84,7 @@ def test_a_run_stopped_while_writing_its_results_writes_them_without_training_ag
         fer.train(config)
     assert not (run_dir / "metrics.json").exists()
     monkeypatch.setattr(loop, "write_evaluation", write_evaluation)
-    epochs_run = []
-    log_epoch = keras.callbacks.CSVLogger.on_epoch_end
-
-    def count_epochs(self, epoch, logs=None):
-        epochs_run.append(epoch)
-        log_epoch(self, epoch, logs)
-
-    monkeypatch.setattr(keras.callbacks.CSVLogger, "on_epoch_end", count_epochs)
+    epochs_run = epochs_trained(monkeypatch)
     fer.train(config)
     assert epochs_run == []
     metrics = json.loads((run_dir / "metrics.json").read_text())
