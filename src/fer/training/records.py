@@ -19,9 +19,7 @@ def private_test_metrics(run_dir: str | Path) -> dict:
     """A finished run's metrics, for what reports PrivateTest; DataError where the run holds it out."""
     metrics = read_metrics(run_dir)
     if "PrivateTest" not in metrics["splits"]:
-        raise DataError(
-            f"{run_dir}: PrivateTest is held out until the selection (scripts/ship_model.py scores it then)"
-        )
+        raise DataError(f"{run_dir}: PrivateTest is held out until the selection (release_private_test scores it then)")
     return metrics
 
 
