@@ -228,20 +228,36 @@ def test_distillation_targets_blend_label_and_teacher_and_reach_the_batches_mixe
 
 
 def test_distillation_settings_are_checked_before_anything_is_read(tmp_path):
+    not_a_model = tmp_path / "teacher.keras"
+    not_a_model.write_text("epoch,accuracy\n")
     for setting, message in (
         ({"distill": 0.5}, "distill and teacher go together"),
         ({"teacher": str(tmp_path)}, "distill and teacher go together"),
         ({"distill": 1.5, "teacher": str(tmp_path)}, r"distill must be in \[0, 1\]"),
         ({"distill": 0.5, "teacher": f"{tmp_path / 'gone.keras'}"}, "gone.keras: no such model file"),
         ({"distill": 0.5, "teacher": str(tmp_path)}, "no such model file or run directory"),
+        ({"distill": 0.5, "teacher": str(not_a_model)}, "not a Keras model file"),
+        ({"distill": 0.5, "teacher": f"{not_a_model}, ,{not_a_model}"}, "an empty entry between commas"),
     ):
         with pytest.raises(fer.DataError, match=message):
             fer.TrainConfig(**setting).resolved()
 
 
+def test_a_teacher_that_does_not_load_stops_the_run_before_anything_is_written(tiny_csv, tmp_path):
+    import zipfile
+
+    broken = tmp_path / "teacher.keras"
+    with zipfile.ZipFile(broken, "w") as archive:
+        archive.writestr("config.json", "{}")
+    run_dir = tmp_path / "run"
+    with pytest.raises(fer.DataError, match="teacher.keras: cannot be loaded as a Keras model"):
+        fer.train(fer.TrainConfig(data=str(tiny_csv), run_dir=str(run_dir), teacher=str(broken), distill=0.5))
+    assert not run_dir.exists()
+
+
 @pytest.mark.slow
 def test_a_distilled_run_trains_on_its_teachers_cached_probabilities_and_resumes_with_them(tiny_csv, tmp_path):
-    from fer.training.distillation import teacher_probabilities
+    from fer.training.distillation import load_teacher, teacher_probabilities
     from fer.training.loop import TEACHER_CACHE
 
     teacher = fer.train(fer.TrainConfig(data=str(tiny_csv), run_dir=str(tmp_path / "teacher"), epochs=1))
@@ -263,7 +279,7 @@ def test_a_distilled_run_trains_on_its_teachers_cached_probabilities_and_resumes
     finally:
         keras.callbacks.CSVLogger.on_epoch_end = log_epoch
     training = fer.load_data(str(tiny_csv))["Training"]
-    np.testing.assert_allclose(cached[0], teacher_probabilities(str(teacher), training.images), atol=1e-6)
+    np.testing.assert_allclose(cached[0], teacher_probabilities(load_teacher(str(teacher)), training.images), atol=1e-6)
     run_dir = fer.train(config)
     assert (run_dir / "metrics.json").is_file() and not (run_dir / TEACHER_CACHE).exists()
     assert json.loads((run_dir / "config.json").read_text())["teacher"] == str(teacher)

@@ -3,6 +3,7 @@
 import dataclasses
 import json
 import math
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,10 +83,23 @@ def check(config: TrainConfig) -> None:
         raise DataError(f"teacher must be model paths separated by commas, not {config.teacher!r}")
     if bool(config.distill) != bool(teacher_paths(config.teacher)):
         raise DataError("distill and teacher go together: a weight > 0 needs a teacher, and a teacher a weight")
+    if teacher_paths(config.teacher) and any(not path.strip() for path in config.teacher.split(",")):
+        raise DataError(f"teacher {config.teacher!r}: an empty entry between commas")
     for path in teacher_paths(config.teacher):
         model_file = Path(path) / "model.keras" if Path(path).is_dir() else Path(path)
         if not model_file.is_file():
             raise DataError(f"teacher {path}: no such model file or run directory with a model.keras")
+        if not holds_keras_config(model_file):
+            raise DataError(f"teacher {model_file}: not a Keras model file (a .keras zip archive with its config.json)")
+
+
+def holds_keras_config(path: Path) -> bool:
+    """Whether path is a zip archive with a config.json, as every .keras file is (checked without Keras)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return "config.json" in archive.namelist()
+    except (OSError, zipfile.BadZipFile):
+        return False
 
 
 def portable(path: str) -> str:

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import keras
 import numpy as np
 
 from fer.atomic import atomic_file
@@ -11,13 +12,18 @@ from fer.models.files import load_model
 from fer.training.config import teacher_paths
 
 
-def teacher_probabilities(teacher: str, images: np.ndarray) -> np.ndarray:
+def load_teacher(teacher: str) -> list[keras.Model]:
+    """The teacher's models, from the comma-separated setting; DataError on a file that is no usable model."""
+    return [load_model(path) for path in teacher_paths(teacher)]
+
+
+def teacher_probabilities(teacher: list[keras.Model], images: np.ndarray) -> np.ndarray:
     """The teacher's probabilities per face: its models' average, each over the face and its mirror (the
     student sees either, as its flip augmentation draws)."""
-    return np.mean([tta_probabilities(load_model(path), images, "flip") for path in teacher_paths(teacher)], axis=0)
+    return np.mean([tta_probabilities(model, images, "flip") for model in teacher], axis=0)
 
 
-def cached_teacher_probabilities(cache: Path, teacher: str, images: np.ndarray) -> np.ndarray:
+def cached_teacher_probabilities(cache: Path, teacher: list[keras.Model], images: np.ndarray) -> np.ndarray:
     """teacher_probabilities, computed once per run and kept in cache, so a resumed run does not recompute them."""
     if cache.is_file():
         cached = np.load(cache)

@@ -21,7 +21,7 @@ from fer.models.architectures import build_model
 from fer.models.files import load_model, save_model
 from fer.models.registry import model_spec
 from fer.training.config import TrainConfig, read_config
-from fer.training.distillation import cached_teacher_probabilities, training_targets
+from fer.training.distillation import cached_teacher_probabilities, load_teacher, training_targets
 from fer.training.machine import describe_machine, machine_summary
 
 RUN_FILES = (
@@ -106,6 +106,7 @@ def train(
     for usage in ("Training", "PublicTest", "PrivateTest"):
         if len(data[usage]) == 0:
             raise DataError(f"{config.data}: no {usage} images; training needs Training, PublicTest and PrivateTest")
+    teacher = load_teacher(config.teacher)  # before anything is written: a teacher that does not load stops here
     run_dir.mkdir(parents=True, exist_ok=True)
     if overwrite:
         clear_run(run_dir)
@@ -119,8 +120,8 @@ def train(
     training_faces = subsample(data["Training"], config.max_train_images, config.seed)
     targets = None
     if config.distill:
-        teacher = cached_teacher_probabilities(run_dir / TEACHER_CACHE, config.teacher, training_faces.images)
-        targets = training_targets(training_faces.labels, teacher, config.distill)
+        probabilities = cached_teacher_probabilities(run_dir / TEACHER_CACHE, teacher, training_faces.images)
+        targets = training_targets(training_faces.labels, probabilities, config.distill)
     keras.utils.set_random_seed(config.seed)
     training, steps_per_epoch = epoch_batches(
         training_faces,
