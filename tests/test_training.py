@@ -117,6 +117,8 @@ def test_the_same_seed_gives_the_same_predictions_and_another_seed_does_not(tmp_
 
 @pytest.mark.slow
 def test_a_run_that_holds_privatetest_out_is_scored_on_it_only_when_released_and_then_as_any_run(tmp_path, capsys):
+    from scripts.ship_model import publish_record
+
     from fer.cli import main
     from fer.training.loop import release_private_test
     from fer.training.records import write_figures
@@ -160,13 +162,19 @@ def test_a_run_that_holds_privatetest_out_is_scored_on_it_only_when_released_and
     with pytest.raises(fer.DataError, match="PrivateTest is held out until the selection"):
         write_figures(run_dir)
 
-    release_private_test(run_dir, fer.load_data(str(data)))
-    released = json.loads((run_dir / "metrics.json").read_text())
+    # as ship_model publishes a candidate's record after the selection: copied, then scored on PrivateTest
+    record = tmp_path / "record"
+    publish_record(run_dir, record, fer.load_data(str(data)))
+    released = json.loads((record / "metrics.json").read_text())
     assert (
         released["held_out"] == [] and released["splits"] == json.loads((scored / "metrics.json").read_text())["splits"]
     )
     for name in ("predictions.csv", "classification_report.txt"):
-        assert (run_dir / name).read_text() == (scored / name).read_text(), name
+        assert (record / name).read_text() == (scored / name).read_text(), name
+    assert len(list((record / "images").glob("*.png"))) == 2
+    assert json.loads((run_dir / "metrics.json").read_text())["held_out"] == ["PrivateTest"]  # the run itself as it was
+    release_private_test(run_dir, fer.load_data(str(data)))
+    assert (run_dir / "predictions.csv").read_text() == (scored / "predictions.csv").read_text()
 
 
 def test_mixup_blends_each_face_and_its_label_with_the_same_weight_and_resumes_the_same():
