@@ -92,12 +92,17 @@ SCORE_HEADER = ["accuracy [95% CI]", "macro F1 [95% CI]", "weighted F1"]
 
 def results_rows(card: dict, first_column: str) -> list[str]:
     """A markdown table: the shipped model per test-time augmentation, then each candidate member alone."""
-    rows = ["| " + " | ".join([first_column, *SCORE_HEADER]) + " |", "|---|---|---|---|"]
-    rows += [score_row(TTA_TITLES[mode], scores) for mode, scores in card["private_test"].items()]
+    rows = tta_rows(first_column, card["private_test"])
     rows += [
         score_row(f"{name} alone, single crop", member["private_test"]) for name, member in card["members"].items()
     ]
     return rows
+
+
+def tta_rows(first_column: str, private_test: dict) -> list[str]:
+    """A markdown table's header and one row per test-time augmentation."""
+    rows = ["| " + " | ".join([first_column, *SCORE_HEADER]) + " |", "|---|---|---|---|"]
+    return rows + [score_row(TTA_TITLES[mode], scores) for mode, scores in private_test.items()]
 
 
 def hours(seconds: float) -> str:
@@ -289,8 +294,7 @@ def fast_section(card: dict) -> str:
             '`fer.load_pretrained("fast")` and `fer predict --model fast` say this installation has none.\n\n'
         )
     model_file = fast["model_file"]
-    rows = ["| test-time augmentation | " + " | ".join(SCORE_HEADER) + " |", "|---|---|---|---|"]
-    rows += [score_row(TTA_TITLES[mode], scores) for mode, scores in fast["private_test"].items()]
+    rows = tta_rows("test-time augmentation", fast["private_test"])
     return f"""## The fast network ({fast["chosen"]})
 
 `fer.load_pretrained("fast")` and `fer predict --model fast` use it: {model_file["parameters"]:,} parameters,
