@@ -1,13 +1,15 @@
-"""Train one registration's candidate networks, one after another, exactly as Pretrained_Model/selection.toml says.
+"""Train registrations' candidate networks, one after another, exactly as Pretrained_Model/selection.toml says.
 
-    nohup python -m scripts.train_candidates r1 --data data/fer2013 > logs/r1.out 2>&1 &
+    nohup python -m scripts.train_candidates r1 r2 --data data/fer2013 > logs/training.out 2>&1 &
+
+trains r1's candidates, then r2's (whose teacher may be r1's runs).
 
 Only a committed registration is trained (its candidates are fixed before any of them is), and each run
 keeps its registered config; a finished run is reused and an unfinished one resumes from its last epoch,
 so the command is safe to start again after an interruption. Each run holds PrivateTest out (it is scored on
 PublicTest alone) until scripts/ship_model.py has made the selection.
 
-    python -m scripts.train_candidates r1 --progress
+    python -m scripts.train_candidates r1 r2 --progress
 
 prints how far each candidate has got (epochs, best PublicTest accuracy so far, CPU-hours), and nothing of
 PrivateTest.
@@ -67,13 +69,15 @@ def progress(run_dir: Path, epochs: int) -> tuple[str, float]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("registration", help="a registration's name in selection.toml, e.g. r1")
+    parser.add_argument("registrations", nargs="+", help="registrations' names in selection.toml, in order, e.g. r1 r2")
     parser.add_argument("--data", default="data/fer2013", help="the full FER-2013 (its CSV form is used)")
     parser.add_argument("--progress", action="store_true", help="print how far each candidate has got, then stop")
     args = parser.parse_args()
     if is_sample(Path(args.data)):
         sys.exit("train_candidates: candidates are trained on the full data, not the sample")
-    configs = registered_configs(args.registration, args.data)
+    configs = {}
+    for registration in args.registrations:
+        configs |= registered_configs(registration, args.data)
     if args.progress:
         runs = [(Path(config.run_dir), config.epochs or model_spec(config.model).epochs) for config in configs.values()]
         lines, cpu_seconds = zip(*(progress(run_dir, epochs) for run_dir, epochs in runs))

@@ -123,29 +123,36 @@ FAKE_TRAINER = textwrap.dedent(
 )
 
 
-def test_saving_training_progress_stops_the_trainer_between_epochs_and_commits_the_runs(tmp_path):
+def test_saving_training_progress_stops_this_checkouts_trainer_between_epochs_and_commits_the_runs(tmp_path):
     import shutil
 
     from scripts.repository import REPO_ROOT
 
-    (tmp_path / "scripts").mkdir()
-    shutil.copy(REPO_ROOT / "scripts" / "save_training_progress.sh", tmp_path / "scripts")
-    run_dir = tmp_path / "runs" / "r9" / "candidate"
-    run_dir.mkdir(parents=True)
-    (run_dir / "config.json").write_text(json.dumps({"epochs": 80}))
-    (run_dir / "training_log.csv").write_text("epoch,val_accuracy\n")
-    (tmp_path / ".gitignore").write_text("runs/\n")
-    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(tmp_path)]
+    checkout, elsewhere = tmp_path / "checkout", tmp_path / "elsewhere"
+    for folder in (checkout, elsewhere):
+        (folder / "scripts").mkdir(parents=True)
+        shutil.copy(REPO_ROOT / "scripts" / "save_training_progress.sh", folder / "scripts")
+        run_dir = folder / "runs" / "r9" / "candidate"
+        run_dir.mkdir(parents=True)
+        (run_dir / "config.json").write_text(json.dumps({"epochs": 80}))
+        (run_dir / "training_log.csv").write_text("epoch,val_accuracy\n")
+    finished = checkout / "runs" / "r8" / "finished_candidate"
+    finished.mkdir(parents=True)
+    (finished / "history.csv").write_text("epoch,val_accuracy\n0,0.5\n")
+    (checkout / ".gitignore").write_text("runs/\n")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(checkout)]
     subprocess.run([*git, "init", "-q"], check=True)
     subprocess.run([*git, "add", "."], check=True)
     subprocess.run([*git, "commit", "-q", "-m", "start"], check=True)
-    trainer = subprocess.Popen([sys.executable, "-c", FAKE_TRAINER, "scripts.train_candidates", "r9"], cwd=tmp_path)
+    command = [sys.executable, "-c", FAKE_TRAINER, "scripts.train_candidates", "r8", "r9"]
+    trainer = subprocess.Popen(command, cwd=checkout)
+    other_checkouts_trainer = subprocess.Popen(command, cwd=elsewhere)
+    environment = os.environ | {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t"}
+    environment |= {"GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
     try:
-        environment = os.environ | {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t"}
-        environment |= {"GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
         saved = subprocess.run(
-            ["bash", "scripts/save_training_progress.sh", "r9"],
-            cwd=tmp_path,
+            ["bash", "scripts/save_training_progress.sh", "r8", "r9"],
+            cwd=checkout,
             capture_output=True,
             text=True,
             timeout=60,
@@ -153,16 +160,21 @@ def test_saving_training_progress_stops_the_trainer_between_epochs_and_commits_t
         )
         assert saved.returncode == 0, saved.stderr
         assert trainer.wait(timeout=10) == -signal.SIGTERM
+        assert other_checkouts_trainer.poll() is None
     finally:
         trainer.kill()
+        other_checkouts_trainer.kill()
     committed = subprocess.run(
         [*git, "show", "HEAD:runs/r9/candidate/training_log.csv"], capture_output=True, text=True
     )
-    assert committed.stdout == (run_dir / "training_log.csv").read_text()  # the whole log, no epoch after the stop
-    assert len(committed.stdout.splitlines()) >= 2 and "resume: nohup" in saved.stdout
+    log = checkout / "runs" / "r9" / "candidate" / "training_log.csv"
+    assert committed.stdout == log.read_text()  # the whole log, no epoch after the stop
+    assert len(committed.stdout.splitlines()) >= 2
+    assert subprocess.run([*git, "cat-file", "-e", "HEAD:runs/r8/finished_candidate/history.csv"]).returncode == 0
+    assert "resume: nohup" in saved.stdout and "scripts.train_candidates r8 r9 >" in saved.stdout
     again = subprocess.run(
-        ["bash", "scripts/save_training_progress.sh", "r9"],
-        cwd=tmp_path,
+        ["bash", "scripts/save_training_progress.sh", "r8", "r9"],
+        cwd=checkout,
         capture_output=True,
         text=True,
         env=environment,
