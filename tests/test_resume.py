@@ -147,11 +147,13 @@ def test_saving_training_progress_stops_this_checkouts_trainer_between_epochs_an
     command = [sys.executable, "-c", FAKE_TRAINER, "scripts.train_candidates", "r8", "r9"]
     trainer = subprocess.Popen(command, cwd=checkout)
     other_checkouts_trainer = subprocess.Popen(command, cwd=elsewhere)
+    progress = [sys.executable, "-c", "import time; time.sleep(60)", "scripts.train_candidates", "r8", "r9", "--prog"]
+    progress_reader = subprocess.Popen(progress, cwd=checkout)
     environment = os.environ | {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t"}
     environment |= {"GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
     try:
         saved = subprocess.run(
-            ["bash", "scripts/save_training_progress.sh", "r8", "r9"],
+            ["bash", "scripts/save_training_progress.sh", "r9", "r8"],  # the registrations in any order
             cwd=checkout,
             capture_output=True,
             text=True,
@@ -160,10 +162,10 @@ def test_saving_training_progress_stops_this_checkouts_trainer_between_epochs_an
         )
         assert saved.returncode == 0, saved.stderr
         assert trainer.wait(timeout=10) == -signal.SIGTERM
-        assert other_checkouts_trainer.poll() is None
+        assert other_checkouts_trainer.poll() is None and progress_reader.poll() is None
     finally:
-        trainer.kill()
-        other_checkouts_trainer.kill()
+        for process in (trainer, other_checkouts_trainer, progress_reader):
+            process.kill()
     committed = subprocess.run(
         [*git, "show", "HEAD:runs/r9/candidate/training_log.csv"], capture_output=True, text=True
     )
@@ -171,7 +173,7 @@ def test_saving_training_progress_stops_this_checkouts_trainer_between_epochs_an
     assert committed.stdout == log.read_text()  # the whole log, no epoch after the stop
     assert len(committed.stdout.splitlines()) >= 2
     assert subprocess.run([*git, "cat-file", "-e", "HEAD:runs/r8/finished_candidate/history.csv"]).returncode == 0
-    assert "resume: nohup" in saved.stdout and "scripts.train_candidates r8 r9 >" in saved.stdout
+    assert "resume: nohup" in saved.stdout and "scripts.train_candidates r8 r9 >>" in saved.stdout
     again = subprocess.run(
         ["bash", "scripts/save_training_progress.sh", "r8", "r9"],
         cwd=checkout,

@@ -346,3 +346,24 @@ def test_candidate_progress_counts_epochs_best_publictest_and_cpu_time_of_every_
     )
     (fresh / "training_log.csv").touch()  # a run that has just started
     assert progress(fresh, 60) == ("fresh: 0 of 60 epochs, 0.00 CPU-hours", 0.0)
+
+
+@pytest.mark.parametrize(
+    ("registrations", "message"),
+    [
+        (["r2", "r1"], "in the order registered (r1, r2)"),
+        (["r1", "r1"], "once each"),
+        (["r1", "r_unknown"], "no registration r_unknown (registered: r0, r1"),
+    ],
+)
+def test_train_candidates_takes_known_registrations_once_each_in_registration_order(registrations, message):
+    import subprocess
+    import sys
+
+    from scripts.repository import REPO_ROOT
+
+    command = [sys.executable, "-m", "scripts.train_candidates", *registrations, "--progress"]
+    result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True)
+    assert result.returncode != 0 and result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("train_candidates: ") and message in line
