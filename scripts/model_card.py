@@ -109,11 +109,13 @@ def hours(seconds: float) -> str:
     return f"{seconds / 3600:.2f} h"
 
 
+def cpu_counted(metrics: dict) -> bool:
+    """Whether a run's CPU time counts every epoch (runs from before it was counted have none)."""
+    return metrics.get("cpu_timed_epochs") == metrics["epochs"]
+
+
 def cpu_time(metrics: dict) -> str:
-    """A run's CPU time, where every epoch's was counted (runs from before it was counted have none)."""
-    if metrics.get("cpu_timed_epochs") != metrics["epochs"]:
-        return "not recorded"
-    return hours(metrics["train_cpu_seconds"])
+    return hours(metrics["train_cpu_seconds"]) if cpu_counted(metrics) else "not recorded"
 
 
 def machines_text(metrics: dict) -> str:
@@ -156,16 +158,26 @@ def candidate_rows(card: dict, runs: dict[str, tuple[dict, dict]]) -> list[str]:
     return rows
 
 
-def best_combination_rows(public: dict[str, float]) -> list[str]:
+def best_combination_rows(public: dict[str, float], runs: dict[str, tuple[dict, dict]]) -> list[str]:
     """A markdown table: for each number of networks averaged, the combination with the best PublicTest accuracy
-    (the first in registration order on a tie, as the rule breaks them)."""
+    (the first in registration order on a tie, as the rule breaks them), and what training its networks took."""
     best: dict[int, str] = {}
     for name, accuracy in public.items():
         size = name.count(" + ") + 1
         if size not in best or accuracy > public[best[size]]:
             best[size] = name
-    rows = ["| networks averaged | best combination | PublicTest accuracy |", "|---|---|---|"]
-    return rows + [f"| {size} | {name} | {public[name]:.4f} |" for size, name in sorted(best.items())]
+    rows = [
+        "| networks averaged | best combination | PublicTest accuracy | its networks' training time | CPU time |",
+        "|---|---|---|---|---|",
+    ]
+    for size, name in sorted(best.items()):
+        metrics = [runs[member][1] for member in name.split(" + ")]
+        wall = hours(sum(run["train_seconds"] for run in metrics))
+        wall += "" if all(fully_timed(run) for run in metrics) else " (not every epoch timed)"
+        counted = all(cpu_counted(run) for run in metrics)
+        cpu = hours(sum(run["train_cpu_seconds"] for run in metrics)) if counted else "not recorded"
+        rows.append(f"| {size} | {name} | {public[name]:.4f} | {wall} | {cpu} |")
+    return rows
 
 
 def read_selection_history(root: Path = PRETRAINED_RUN_DIR) -> list[dict]:
@@ -365,6 +377,8 @@ def render_model_card(root: Path = PRETRAINED_RUN_DIR) -> str:
     ]
     # a model chosen before choices were committed was chosen and scored by one command, as its commit ran it
     ship_commands = "\n  ".join(two_steps if "commit" in selection else [f"python -m scripts.ship_model {data}"])
+    distilled = any(config.get("teacher") for config, _ in runs.values())
+    teachers_left_out = "; a distilled network's time leaves out its teachers'" if distilled else ""
     recorded = "" if all(fully_timed(runs[name][1]) for name in shipped) else "recorded (not every epoch was timed) "
     timings = "\n".join(f"- {training_time(name, runs[name][1])}" for name in runs)
     return f"""# Model card: the shipped model ({selection["chosen"]})
@@ -424,9 +438,10 @@ one with the best PublicTest accuracy; CPU time is this process's, whatever else
 
 {chr(10).join(candidate_rows(card, runs))}
 
-The best combination of each size that fits in the size limit, its networks' probabilities averaged:
+The best combination of each size that fits in the size limit, its networks' probabilities averaged, and what
+training its networks took (accuracy against training time{teachers_left_out}):
 
-{chr(10).join(best_combination_rows(selection["publictest_accuracy"]))}
+{chr(10).join(best_combination_rows(selection["publictest_accuracy"], runs))}
 
 ## Recipes (fer_net)
 

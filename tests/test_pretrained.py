@@ -223,6 +223,7 @@ def test_the_card_gives_each_network_its_own_recipe_time_and_machines(tmp_path):
         f"{', '.join(map(str, sorted(set(slim_filters))[:-1]))} and {max(slim_filters)} filters at 0.75 width" in card
     )
     assert "| fer_net_slim_sgd | r1 | fer_net, 0.75 width | 0.6712 | 77 of 80 | 2.00 h | 3.50 h |" in lines
+    assert "(accuracy against training time; a distilled network's time leaves out its teachers'):" in card
     (timed,) = [line for line in lines if line.startswith("- fer_net_slim_sgd: trained in")]
     assert "50 epochs on machine A" in timed and "30 epochs on machine B" in timed
 
@@ -246,14 +247,20 @@ def test_the_card_and_readme_tell_the_fast_rules_timings_and_its_choice(tmp_path
     assert "fast network" not in readme_summary(none_fast_enough)
 
 
-def test_the_best_combination_of_each_size_breaks_ties_as_the_rule_does():
+def test_the_best_combination_of_each_size_breaks_ties_as_the_rule_does_and_adds_up_its_training_time():
     from scripts.model_card import best_combination_rows
 
     public = {"a": 0.60, "b": 0.62, "c": 0.62, "a + b": 0.65, "a + c": 0.66, "b + c": 0.66, "a + b + c": 0.64}
-    assert best_combination_rows(public)[2:] == [
-        "| 1 | b | 0.6200 |",
-        "| 2 | a + c | 0.6600 |",
-        "| 3 | a + b + c | 0.6400 |",
+    counted = {"epochs": 10, "timed_epochs": 10, "cpu_timed_epochs": 10}
+    runs = {
+        "a": ({}, counted | {"train_seconds": 3600.0, "train_cpu_seconds": 7200.0}),
+        "b": ({}, counted | {"train_seconds": 1800.0, "train_cpu_seconds": 3600.0}),
+        "c": ({}, {"epochs": 10, "timed_epochs": 4, "train_seconds": 900.0}),  # resumed before time was counted
+    }
+    assert best_combination_rows(public, runs)[2:] == [
+        "| 1 | b | 0.6200 | 0.50 h | 1.00 h |",
+        "| 2 | a + c | 0.6600 | 1.25 h (not every epoch timed) | not recorded |",
+        "| 3 | a + b + c | 0.6400 | 1.75 h (not every epoch timed) | not recorded |",
     ]
 
 
