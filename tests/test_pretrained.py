@@ -344,3 +344,24 @@ def test_a_choice_is_made_once_per_registration_and_never_after_a_privatetest_fi
     (runs["b"] / "metrics.json").write_text(json.dumps({"splits": {"PublicTest": {}, "PrivateTest": {}}}))
     with pytest.raises(SystemExit, match="candidate b: .* was scored on PrivateTest already"):
         unchosen_registrations(registrations, {"registrations": ["r0", "r1"]}, runs)
+
+
+def test_the_combinations_too_large_to_ship_are_those_whose_saved_file_is(monkeypatch):
+    from scripts import ship_model
+    from scripts.ship_model import combination_model, combinations, saved_bytes, too_large_combinations
+
+    members = {}
+    for name, units in (("a", 16), ("b", 32), ("c", 48)):
+        members[name] = keras.Sequential(
+            [keras.Input((48, 48, 1)), keras.layers.Flatten(), keras.layers.Dense(units), keras.layers.Dense(7)],
+            name=name,
+        )
+    names = combinations(list(members))
+    assert names == ["a", "b", "c", "a + b", "a + c", "b + c", "a + b + c"]
+    saved = {name: saved_bytes(combination_model(members, name)) for name in names}
+    monkeypatch.setattr(ship_model, "SIZE_MARGIN_BYTES", 20_000)
+    # limits near each file's size, within the margin (measured) and beyond it (summed), not at the byte: a
+    # rebuilt ensemble's layer names, and so its size, may differ by a few bytes
+    for limit in sorted({size + offset for size in saved.values() for offset in (-30_000, -10_000, 10_000, 30_000)}):
+        monkeypatch.setattr(ship_model, "MAX_MODEL_BYTES", limit)
+        assert too_large_combinations(members, names) == [name for name in names if saved[name] > limit], limit
