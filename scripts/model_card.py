@@ -23,6 +23,10 @@ from scripts.selection import CHOICE_FILE, SELECTION_FILE, read_selection, regis
 TTA_TITLES = {"none": "single crop", "flip": "+ horizontal flip", "ten-crop": "ten-crop (5 crops x flip)"}
 
 
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def card_evaluation(model: keras.Model, data: Splits, model_file: Path) -> dict:
     """PrivateTest scores for each test-time augmentation, with 95% bootstrap intervals, and the model file's facts.
 
@@ -32,7 +36,7 @@ def card_evaluation(model: keras.Model, data: Splits, model_file: Path) -> dict:
         "model_file": {
             "parameters": int(model.count_params()),
             "bytes": model_file.stat().st_size,
-            "sha256": hashlib.sha256(model_file.read_bytes()).hexdigest(),
+            "sha256": file_sha256(model_file),
         },
         "split_sizes": {usage: len(split) for usage, split in data.items()},
         "training_counts": data["Training"].class_counts(),

@@ -75,20 +75,31 @@ def committed_choice(path: Path = CHOICE_FILE, root: Path = REPO_ROOT) -> tuple[
         text=True,
     )
     commit = log.stdout.strip() if log.returncode == 0 else ""
-    held = subprocess.run(["git", "-C", str(root), "show", f"HEAD:{relative}"], capture_output=True, text=True)
-    if not commit or held.returncode != 0:
+    held = held_at_head(path, root)
+    if not commit or held is None:
         raise SystemExit(f"{relative}: not committed; commit the choice before any PrivateTest figure is computed")
-    if held.stdout != path.read_text():
+    if held != path.read_text():
         raise SystemExit(f"{relative}: differs from what commit {commit} holds; commit the choice as it stands")
-    return json.loads(held.stdout), commit
+    return json.loads(held), commit
+
+
+def held_at_head(path: Path, root: Path = REPO_ROOT) -> str | None:
+    """The file's text as HEAD holds it, or None where HEAD has no such file."""
+    held = subprocess.run(
+        ["git", "-C", str(root), "show", f"HEAD:{path.relative_to(root)}"], capture_output=True, text=True
+    )
+    return held.stdout if held.returncode == 0 else None
 
 
 def head_choice(path: Path = CHOICE_FILE, root: Path = REPO_ROOT) -> dict | None:
     """The choice as HEAD holds it, or None where no choice is committed."""
-    held = subprocess.run(
-        ["git", "-C", str(root), "show", f"HEAD:{path.relative_to(root)}"], capture_output=True, text=True
-    )
-    return json.loads(held.stdout) if held.returncode == 0 else None
+    held = held_at_head(path, root)
+    return json.loads(held) if held is not None else None
+
+
+def scored_on_private_test(metrics: dict) -> bool:
+    """Whether a run record's metrics.json holds a PrivateTest figure (a held-out candidate's does not yet)."""
+    return "PrivateTest" in metrics.get("splits", {})
 
 
 def scored_on_private_test_at(commit: str, candidates: dict[str, str]) -> list[str]:
@@ -100,7 +111,7 @@ def scored_on_private_test_at(commit: str, candidates: dict[str, str]) -> list[s
             shown = subprocess.run(
                 ["git", "-C", str(REPO_ROOT), "show", f"{commit}:{folder}/metrics.json"], capture_output=True, text=True
             )
-            if shown.returncode == 0 and "PrivateTest" in json.loads(shown.stdout).get("splits", {}):
+            if shown.returncode == 0 and scored_on_private_test(json.loads(shown.stdout)):
                 scored.append(name)
                 break
     return scored

@@ -16,7 +16,6 @@ that is committed does `report` compute PrivateTest, for the card, from the ship
 
 import argparse
 import dataclasses
-import hashlib
 import itertools
 import shutil
 import subprocess
@@ -39,7 +38,7 @@ from fer.training.config import TrainConfig, read_config, teacher_paths
 from fer.training.loop import release_private_test
 from fer.training.machine import describe_machine
 from fer.training.records import read_metrics, write_figures
-from scripts.model_card import PRETRAINED_RUN_DIR, card_evaluation, readme_summary, write_model_card
+from scripts.model_card import PRETRAINED_RUN_DIR, card_evaluation, file_sha256, readme_summary, write_model_card
 from scripts.repository import FAST_MODEL_FILE, README, REPO_ROOT, SHIPPED_MODEL_FILE, STUDY_RUN_DIRS
 from scripts.results_table import update_readme
 from scripts.selection import (
@@ -49,6 +48,7 @@ from scripts.selection import (
     committed_registration,
     head_choice,
     read_selection,
+    scored_on_private_test,
 )
 
 WEIGHTS = SHIPPED_MODEL_FILE.parent  # the shipped files, committed with the choice
@@ -175,10 +175,6 @@ def finished_candidates() -> dict[str, Path]:
     return runs
 
 
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def git_status(folder: Path) -> str:
     """git's short status of what under folder differs from HEAD (changed, deleted or untracked), on one line."""
     status = subprocess.run(
@@ -205,7 +201,7 @@ def unchosen_registrations(registrations: list[dict], previous: dict | None, run
     for entry in fresh:
         for candidate in entry["candidates"]:
             for record in (runs[candidate["name"]], PRETRAINED_RUN_DIR / candidate["name"]):
-                if (record / "metrics.json").is_file() and "PrivateTest" in read_metrics(record)["splits"]:
+                if (record / "metrics.json").is_file() and scored_on_private_test(read_metrics(record)):
                     sys.exit(f"ship_model: candidate {candidate['name']}: {record} was scored on PrivateTest already")
     return [entry["name"] for entry in fresh]
 
@@ -241,12 +237,12 @@ def choose(data_dir: Path, wheel: Path | None) -> int:
         "too_large": too_large,
         "chosen": chosen,
         "members": chosen.split(" + "),
-        "sha256": {"shipped": sha256(SHIPPED_MODEL_FILE)},
+        "sha256": {"shipped": file_sha256(SHIPPED_MODEL_FILE)},
     }
     if fast is not None:
         choice["fast"] = fast
         if fast["chosen"] is not None:
-            choice["sha256"]["fast"] = sha256(FAST_MODEL_FILE)
+            choice["sha256"]["fast"] = file_sha256(FAST_MODEL_FILE)
     write_json(CHOICE_FILE, choice)
     print(
         f"wrote {CHOICE_FILE.relative_to(REPO_ROOT)}; commit the choice before any PrivateTest figure is computed:\n"
@@ -267,7 +263,7 @@ def report(data_dir: Path) -> int:
             f"{registrations}; choose again (no PrivateTest figure has been computed)"
         )
     for role, path in (("shipped", SHIPPED_MODEL_FILE), ("fast", FAST_MODEL_FILE)):
-        if choice["sha256"].get(role) != (sha256(path) if path.is_file() else None):
+        if choice["sha256"].get(role) != (file_sha256(path) if path.is_file() else None):
             sys.exit(f"ship_model: {path.relative_to(REPO_ROOT)} is not the file chosen in commit {commit}")
     uncommitted = git_status(WEIGHTS)
     if uncommitted:

@@ -27,7 +27,7 @@ from fer.data.locations import is_sample
 from fer.models.registry import model_spec
 from fer.training.config import TrainConfig, teacher_paths
 from scripts.repository import REPO_ROOT
-from scripts.selection import committed_registration, read_selection
+from scripts.selection import committed_registration, read_selection, scored_on_private_test
 
 
 def registered_configs(registration: str, data: str) -> dict[str, TrainConfig]:
@@ -46,7 +46,7 @@ def registered_configs(registration: str, data: str) -> dict[str, TrainConfig]:
 def scored_before_selection(run_dir: Path) -> bool:
     """Whether a finished run was scored on PrivateTest (trained some other way than as a held-out candidate)."""
     metrics = run_dir / "metrics.json"
-    return metrics.is_file() and not json.loads(metrics.read_text()).get("held_out")
+    return metrics.is_file() and scored_on_private_test(json.loads(metrics.read_text()))
 
 
 def progress(run_dir: Path, epochs: int) -> tuple[str, float]:
