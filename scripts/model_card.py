@@ -17,7 +17,7 @@ from fer.models.registry import model_spec
 from fer.training.config import TrainConfig
 from fer.training.machine import machine_summary
 from fer.training.records import fully_timed, read_metrics, timing
-from scripts.repository import MODEL_CARD, PRETRAINED_RUN_DIR, REPO_ROOT, SHIPPED_MODEL_FILE
+from scripts.repository import FAST_MODEL_FILE, MODEL_CARD, PRETRAINED_RUN_DIR, REPO_ROOT, SHIPPED_MODEL_FILE
 from scripts.selection import CHOICE_FILE, SELECTION_FILE, read_selection, registration_commit
 
 TTA_TITLES = {"none": "single crop", "flip": "+ horizontal flip", "ten-crop": "ten-crop (5 crops x flip)"}
@@ -126,7 +126,7 @@ def machines_text(metrics: dict) -> str:
     """Where a run trained: one machine, or how many epochs on each where it resumed on others."""
     by_machine = metrics.get("epochs_by_machine") or {}
     if not by_machine:
-        return machine_summary(metrics["machine"])
+        return machine_summary(metrics["machine"]) if metrics["machine"] else "a machine not recorded"
     unrecorded = max(0, metrics["epochs"] - sum(by_machine.values()))
     if len(by_machine) == 1 and not unrecorded:
         return next(iter(by_machine))
@@ -229,7 +229,8 @@ def choice_commit_line(selection: dict) -> str:
     fresh = ", ".join(f"`{name}`" for name in selection["new_registrations"])
     return (
         f"\nThe choice was committed in {selection['commit']} (`{CHOICE_FILE.relative_to(REPO_ROOT)}`, with every "
-        f"PublicTest figure it rests on) before any PrivateTest figure of a candidate of {fresh} was computed.\n"
+        f"PublicTest figure it rests on) when no record of a candidate of {fresh} held a PrivateTest figure; "
+        "`report` scored them after it.\n"
     )
 
 
@@ -238,17 +239,36 @@ def read_card(root: Path = PRETRAINED_RUN_DIR) -> dict:
     return json.loads((root / "evaluation.json").read_text())
 
 
+def unreported_files(root: Path = PRETRAINED_RUN_DIR) -> list[Path]:
+    """The shipped files that evaluation.json did not score: chosen, not yet reported. Scoring one on PrivateTest
+    before `scripts.ship_model report` does would compute a figure before the one scoring the protocol allows."""
+    card = read_card(root)
+    scored = {SHIPPED_MODEL_FILE: card["model_file"]["sha256"]}
+    scored[FAST_MODEL_FILE] = card.get("fast", {}).get("model_file", {}).get("sha256")
+    return [path for path, sha256 in scored.items() if path.is_file() and file_sha256(path) != sha256]
+
+
+def refuse_unreported_choice(command: str, root: Path = PRETRAINED_RUN_DIR) -> None:
+    """SystemExit, in one line, where a shipped file is chosen but not yet reported (unreported_files)."""
+    unreported = unreported_files(root)
+    if unreported:
+        names = " and ".join(path.name for path in unreported)
+        raise SystemExit(f"{command}: {names} not yet scored by `python -m scripts.ship_model report`; run that first")
+
+
 def member_runs(card: dict) -> dict[str, tuple[dict, dict]]:
     """Each candidate member's config.json and metrics.json, with the training machine filled in.
 
-    Runs trained before metrics.json recorded the machine take the one the model was shipped on.
+    Runs trained before metrics.json recorded the machine take the one report carried over for them (cards
+    written before it did: the one the model was shipped on).
     """
     runs = {}
     for name, member in card["members"].items():
         record = REPO_ROOT / member["record"]
         metrics = read_metrics(record)
         config = json.loads((record / "config.json").read_text())
-        runs[name] = (config, {**metrics, "machine": metrics.get("machine") or card["machine"]})
+        machine = metrics.get("machine") or member.get("training_machine", card["machine"])
+        runs[name] = (config, {**metrics, "machine": machine})
     return runs
 
 
@@ -385,6 +405,11 @@ def render_model_card(root: Path = PRETRAINED_RUN_DIR) -> str:
     teachers_left_out = "; a distilled network's time leaves out its teachers'" if distilled else ""
     recorded = "" if all(fully_timed(runs[name][1]) for name in shipped) else "recorded (not every epoch was timed) "
     timings = "\n".join(f"- {training_time(name, runs[name][1])}" for name in runs)
+    after_the_fact = ", ".join(
+        f"`{entry['name']}`" for entry in read_selection()["registration"] if not entry["pre_registered"]
+    )
+    shipped_distilled = any(runs[name][0].get("teacher") for name in shipped)
+    shipped_teachers = " (leaving out the training of its distilled networks' teachers)" if shipped_distilled else ""
     return f"""# Model card: the shipped model ({selection["chosen"]})
 
 <!-- Written by scripts/ship_model.py from Pretrained_Model/ and its members' run records; do not edit by hand. -->
@@ -414,10 +439,10 @@ The "alone" rows below are each network's own training run, with float32 weights
 
 FER-2013, full: trained on the {sizes["Training"]:,} Training images; epochs and the model were chosen
 on the {sizes["PublicTest"]:,} PublicTest images; every figure below is on the {sizes["PrivateTest"]:,}
-PrivateTest images. The shipped model is the one this rule picks: of the candidate networks, alone or
-with their probabilities averaged, in every combination whose file fits in {max_megabytes:g} MB, the one with the
-highest PublicTest accuracy (the tables below{too_large}; `Pretrained_Model/evaluation.json` holds every
-combination's figure).
+PrivateTest images unless it says PublicTest. The shipped model is the one this rule picks: of the
+candidate networks, alone or with their probabilities averaged, in every combination whose file fits in
+{max_megabytes:g} MB, the one with the highest PublicTest accuracy (the tables below{too_large};
+`Pretrained_Model/evaluation.json` holds every combination's figure).
 
 The rule and the candidate runs are written in `{SELECTION_FILE.relative_to(REPO_ROOT)}`, the only file
 `scripts/ship_model.py` reads; a registration is committed before its candidates are trained, and a
@@ -426,9 +451,9 @@ PrivateTest figure is computed only after the choice:
 {chr(10).join(registrations)}
 {choice_commit_line(selection)}
 That rule was not fixed before any PrivateTest figure was seen. It grew in steps, and each step was
-made while PrivateTest figures were already public: each candidate network's own PrivateTest figure
-was in its run record from the commit that added it, and each shipped model's in this card. As the
-git log shows it:
+made while PrivateTest figures were already public: each candidate network of {after_the_fact} had its own
+PrivateTest figure in its run record from the commit that added it, and each shipped model's was in this card.
+As the git log shows it:
 
 {chr(10).join(history)}
 
@@ -466,7 +491,7 @@ Training time of each candidate network:
 {timings}
 
 The shipped model's networks took {shipped_hours:.2f} h of {recorded}training: {single["accuracy"] / shipped_hours:.3f}
-PrivateTest accuracy per hour.
+PrivateTest accuracy per hour{shipped_teachers}.
 
 ## Results on PrivateTest (n = {single["n"]:,})
 

@@ -91,10 +91,18 @@ def held_at_head(path: Path, root: Path = REPO_ROOT) -> str | None:
     return held.stdout if held.returncode == 0 else None
 
 
-def head_choice(path: Path = CHOICE_FILE, root: Path = REPO_ROOT) -> dict | None:
-    """The choice as HEAD holds it, or None where no choice is committed."""
-    held = held_at_head(path, root)
-    return json.loads(held) if held is not None else None
+def committed_choices(path: Path = CHOICE_FILE, root: Path = REPO_ROOT) -> list[dict]:
+    """Every choice the history holds, newest first: one reverted or deleted since was still made."""
+    relative = path.relative_to(root)
+    log = subprocess.run(
+        ["git", "-C", str(root), "log", "--format=%H", "--", str(relative)], capture_output=True, text=True
+    )
+    choices = []
+    for commit in log.stdout.split() if log.returncode == 0 else []:
+        shown = subprocess.run(["git", "-C", str(root), "show", f"{commit}:{relative}"], capture_output=True, text=True)
+        if shown.returncode == 0:  # not the commit that deleted it
+            choices.append(json.loads(shown.stdout))
+    return choices
 
 
 def scored_on_private_test(metrics: dict) -> bool:

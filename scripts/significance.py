@@ -445,6 +445,7 @@ def report(data_dir: str | Path, root: str | Path, predict: bool = True) -> tupl
 
 
 def main(argv: list[str] | None = None) -> int:
+    from scripts.model_card import refuse_unreported_choice
     from scripts.repository import output_root
     from scripts.reproduce import checkout_data_dir, describe_data
 
@@ -452,6 +453,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", help="default: $FER_DATA, else data/fer2013, else the bundled sample")
     parser.add_argument("--saved", action="store_true", help="reuse results/privatetest_predictions.csv: no model runs")
     args = parser.parse_args(argv)
+    if not args.saved:
+        refuse_unreported_choice("scripts.significance")
     data_dir = Path(args.data).resolve() if args.data else checkout_data_dir()
     root = output_root(data_dir)
     print(describe_data(data_dir) + f" Outputs go to {root / 'results'}.", flush=True)

