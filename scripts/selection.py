@@ -24,13 +24,7 @@ def committed_registration(name: str, path: Path = SELECTION_FILE) -> dict:
     commit = registration_commit(name, path)
     if commit is None:
         raise SystemExit(f"registration {name} is not committed in {path.name}: commit it before training or shipping")
-    shown = subprocess.run(
-        ["git", "-C", str(REPO_ROOT), "show", f"{commit}:{path.relative_to(REPO_ROOT)}"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    entries = {entry["name"]: entry for entry in tomllib.loads(shown.stdout)["registration"]}
+    entries = {entry["name"]: entry for entry in tomllib.loads(held_at(commit, path))["registration"]}
     now = {entry["name"]: entry for entry in read_selection(path)["registration"]}
     if now.get(name) != entries[name]:
         raise SystemExit(f"registration {name} in {path.name} differs from what commit {commit} registered")
@@ -83,26 +77,27 @@ def committed_choice(path: Path = CHOICE_FILE, root: Path = REPO_ROOT) -> tuple[
     return json.loads(held), commit
 
 
-def held_at_head(path: Path, root: Path = REPO_ROOT) -> str | None:
-    """The file's text as HEAD holds it, or None where HEAD has no such file."""
+def held_at(commit: str, path: Path, root: Path = REPO_ROOT) -> str | None:
+    """The file's text as commit holds it, or None where that commit has no such file."""
     held = subprocess.run(
-        ["git", "-C", str(root), "show", f"HEAD:{path.relative_to(root)}"], capture_output=True, text=True
+        ["git", "-C", str(root), "show", f"{commit}:{path.relative_to(root)}"], capture_output=True, text=True
     )
     return held.stdout if held.returncode == 0 else None
 
 
+def held_at_head(path: Path, root: Path = REPO_ROOT) -> str | None:
+    return held_at("HEAD", path, root)
+
+
 def committed_choices(path: Path = CHOICE_FILE, root: Path = REPO_ROOT) -> list[dict]:
-    """Every choice the history holds, newest first: one reverted or deleted since was still made."""
-    relative = path.relative_to(root)
+    """Every choice any branch's history holds, newest first: one reverted or deleted since was still made."""
     log = subprocess.run(
-        ["git", "-C", str(root), "log", "--format=%H", "--", str(relative)], capture_output=True, text=True
+        ["git", "-C", str(root), "log", "--all", "--full-history", "--format=%H", "--", str(path.relative_to(root))],
+        capture_output=True,
+        text=True,
     )
-    choices = []
-    for commit in log.stdout.split() if log.returncode == 0 else []:
-        shown = subprocess.run(["git", "-C", str(root), "show", f"{commit}:{relative}"], capture_output=True, text=True)
-        if shown.returncode == 0:  # not the commit that deleted it
-            choices.append(json.loads(shown.stdout))
-    return choices
+    held = [held_at(commit, path, root) for commit in (log.stdout.split() if log.returncode == 0 else [])]
+    return [json.loads(text) for text in held if text is not None]  # None: the commit that deleted it
 
 
 def scored_on_private_test(metrics: dict) -> bool:
@@ -115,11 +110,9 @@ def scored_on_private_test_at(commit: str, candidates: dict[str, str]) -> list[s
     Pretrained_Model/<name>, held a PrivateTest figure in commit's tree."""
     scored = []
     for name, run in candidates.items():
-        for folder in (run, f"{PRETRAINED_RUN_DIR.relative_to(REPO_ROOT)}/{name}"):
-            shown = subprocess.run(
-                ["git", "-C", str(REPO_ROOT), "show", f"{commit}:{folder}/metrics.json"], capture_output=True, text=True
-            )
-            if shown.returncode == 0 and scored_on_private_test(json.loads(shown.stdout)):
+        for folder in (REPO_ROOT / run, PRETRAINED_RUN_DIR / name):
+            shown = held_at(commit, folder / "metrics.json")
+            if shown is not None and scored_on_private_test(json.loads(shown)):
                 scored.append(name)
                 break
     return scored

