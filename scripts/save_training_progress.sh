@@ -49,6 +49,12 @@ for pid in $(trainers); do
 done
 
 git add -f "${runs[@]}"
+# Files over 10 MB stay out of git (an Adam run's backup holds its moments too): such a run stays in this work
+# tree only, whole, so that a fresh checkout never resumes half of it; there it trains again from its start.
+for run in $(find "${runs[@]}" -type f -size +10000000c | cut -d/ -f1-3 | sort -u); do
+    git rm -r -q --cached --ignore-unmatch -- "$run"
+    echo "not committed: $run holds a file over 10 MB; a fresh checkout trains it again from its start"
+done
 if git diff --cached --quiet -- "${runs[@]}"; then
     echo "nothing new in ${runs[*]} since the last commit"
 else

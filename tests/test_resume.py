@@ -139,6 +139,11 @@ def test_saving_training_progress_stops_this_checkouts_trainer_between_epochs_an
     finished = checkout / "runs" / "r8" / "finished_candidate"
     finished.mkdir(parents=True)
     (finished / "history.csv").write_text("epoch,val_accuracy\n0,0.5\n")
+    large = checkout / "runs" / "r8" / "adam_candidate"
+    large.mkdir(parents=True)
+    (large / "config.json").write_text(json.dumps({"epochs": 60}))
+    with open(large / "backup.weights.h5", "wb") as handle:
+        handle.truncate(10_000_001)
     (checkout / ".gitignore").write_text("runs/\n")
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(checkout)]
     subprocess.run([*git, "init", "-q"], check=True)
@@ -173,6 +178,8 @@ def test_saving_training_progress_stops_this_checkouts_trainer_between_epochs_an
     assert committed.stdout == log.read_text()  # the whole log, no epoch after the stop
     assert len(committed.stdout.splitlines()) >= 2
     assert subprocess.run([*git, "cat-file", "-e", "HEAD:runs/r8/finished_candidate/history.csv"]).returncode == 0
+    assert subprocess.run([*git, "cat-file", "-e", "HEAD:runs/r8/adam_candidate/config.json"]).returncode != 0
+    assert "not committed: runs/r8/adam_candidate holds a file over 10 MB" in saved.stdout
     assert "resume: nohup" in saved.stdout and "scripts.train_candidates r8 r9 >>" in saved.stdout
     again = subprocess.run(
         ["bash", "scripts/save_training_progress.sh", "r8", "r9"],
