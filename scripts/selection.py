@@ -69,7 +69,7 @@ def committed_choice(path: Path = CHOICE_FILE, root: Path = REPO_ROOT) -> tuple[
         text=True,
     )
     commit = log.stdout.strip() if log.returncode == 0 else ""
-    held = held_at_head(path, root)
+    held = held_at("HEAD", path, root)
     if not commit or held is None:
         raise SystemExit(f"{relative}: not committed; commit the choice before any PrivateTest figure is computed")
     if held != path.read_text():
@@ -83,10 +83,6 @@ def held_at(commit: str, path: Path, root: Path = REPO_ROOT) -> str | None:
         ["git", "-C", str(root), "show", f"{commit}:{path.relative_to(root)}"], capture_output=True, text=True
     )
     return held.stdout if held.returncode == 0 else None
-
-
-def held_at_head(path: Path, root: Path = REPO_ROOT) -> str | None:
-    return held_at("HEAD", path, root)
 
 
 def committed_choices(path: Path = CHOICE_FILE, root: Path = REPO_ROOT) -> list[dict]:
