@@ -5,6 +5,7 @@
 
 import argparse
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -15,6 +16,12 @@ from fer.data.locations import default_data_dir, is_sample
 from scripts.repository import NOTEBOOK_DIR, REPO_ROOT, output_root, shown
 
 NOTEBOOKS = ("csv_pipeline.ipynb", "image_pipeline.ipynb", "comparison.ipynb", "real_photos.ipynb")
+# What TensorFlow logs as it starts, before absl's logging reads TF_CPP_MIN_LOG_LEVEL (the oneDNN notice on CPUs
+# where oneDNN is on by default): absl's warning about it, and its info lines ("I0000 00:00:17... port.cc:153] ...").
+TENSORFLOW_STARTUP_LINE = re.compile(
+    r"WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
+    r"|I\d{4} \d\d:\d\d:[\d.]+ +\d+ [\w.]+:\d+\] "
+)
 
 
 def describe_data(data_dir: Path) -> str:
@@ -45,6 +52,7 @@ def reproduce(
             NOTEBOOK_DIR / name, executed_dir / name, parameters=parameters, cwd=str(REPO_ROOT), progress_bar=False
         )
         relative_papermill_paths(executed_dir / name)
+        drop_tensorflow_startup_lines(executed_dir / name)
     print(f"Done. Executed notebooks are in {executed_dir}.")
     return root
 
@@ -56,6 +64,23 @@ def relative_papermill_paths(notebook: Path) -> None:
     for key in ("input_path", "output_path"):
         if recorded.get(key):
             recorded[key] = str(shown(Path(recorded[key])))
+    nbformat.write(executed, notebook)
+
+
+def drop_tensorflow_startup_lines(notebook: Path) -> None:
+    """Keep TensorFlow's start-up log lines, which vary with the CPU, out of the saved outputs; its errors stay."""
+    executed = nbformat.read(notebook, as_version=4)
+    for cell in executed.cells:
+        outputs = []
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream" and output.get("name") == "stderr":
+                kept = [line for line in output.text.splitlines(True) if not TENSORFLOW_STARTUP_LINE.match(line)]
+                if not kept:
+                    continue
+                output.text = "".join(kept)
+            outputs.append(output)
+        if "outputs" in cell:
+            cell.outputs = outputs
     nbformat.write(executed, notebook)
 
 

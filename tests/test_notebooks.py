@@ -4,7 +4,7 @@ import re
 import nbformat
 import pytest
 from scripts.repository import SAMPLE_DATA_DIR
-from scripts.reproduce import NOTEBOOK_DIR, NOTEBOOKS, reproduce
+from scripts.reproduce import NOTEBOOK_DIR, NOTEBOOKS, drop_tensorflow_startup_lines, reproduce
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
@@ -50,3 +50,34 @@ def test_committed_notebooks_name_no_folder_of_the_machine_and_carry_no_log_nois
     assert not MACHINE_PATH.search(text), MACHINE_PATH.search(text).group(0) if MACHINE_PATH.search(text) else ""
     assert "\x1b[" not in text, "ANSI escape codes in an output"
     assert not TENSORFLOW_LOG.search(text), "TensorFlow's log lines in an output"
+
+
+def test_tensorflow_startup_lines_leave_the_saved_notebook_and_everything_else_stays(tmp_path):
+    startup = (
+        "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+        "I0000 00:00:1795990767.899001   29241 port.cc:153] oneDNN custom operations are on.\n"
+    )
+    kept_stderr = "E0000 00:00:1795990767.9   29241 cuda_dnn.cc:8] an error TensorFlow logs\nUserWarning: a real one\n"
+    stdout = "I0000 00:00:1.0 1 port.cc:153] printed by the notebook itself\n"
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell("import", outputs=[nbformat.v4.new_output("stream", name="stderr", text=startup)]),
+        nbformat.v4.new_code_cell(
+            "run()",
+            outputs=[
+                nbformat.v4.new_output("stream", name="stderr", text=startup + kept_stderr),
+                nbformat.v4.new_output("stream", name="stdout", text=stdout),
+            ],
+        ),
+        nbformat.v4.new_markdown_cell(startup),
+    ]
+    path = tmp_path / "executed.ipynb"
+    nbformat.write(notebook, path)
+    drop_tensorflow_startup_lines(path)
+    cleaned = nbformat.read(path, as_version=4)
+    assert cleaned.cells[0].outputs == []
+    assert [(output.name, output.text) for output in cleaned.cells[1].outputs] == [
+        ("stderr", kept_stderr),
+        ("stdout", stdout),
+    ]
+    assert cleaned.cells[2].source == startup
