@@ -76,10 +76,11 @@ def test_each_candidates_publictest_figure_is_its_record_model_with_the_weights_
         record = REPO_ROOT / member["record"]
         trained = load_model(record)
         as_trained = evaluate(trained, data, ("PublicTest",))["PublicTest"]
-        as_shipped = evaluate(with_dtype(with_dtype(trained, "float16"), "float32"), data, ("PublicTest",))
+        rounded = with_dtype(with_dtype(trained, "float16"), "float32")
+        as_shipped = evaluate(rounded, data, ("PublicTest",))["PublicTest"]
         n = as_trained["n"]
         assert abs(as_trained["accuracy"] - read_metrics(record)["splits"]["PublicTest"]["accuracy"]) <= 1 / n, name
-        assert abs(as_shipped["PublicTest"]["accuracy"] - card["selection"]["publictest_accuracy"][name]) <= 1 / n, name
+        assert abs(as_shipped["accuracy"] - card["selection"]["publictest_accuracy"][name]) <= 1 / n, name
 
 
 def test_the_shipped_model_is_what_the_registered_rule_picks_from_the_committed_publictest_figures():
