@@ -14,10 +14,10 @@ bash "$checkout/scripts/copy_checkout.sh" "$work/source"  # never built in the c
 cd "$work"
 fer="$work/venv/bin/fer"
 "$fer" --version
-"$fer" predict "$checkout/docs/astronaut.jpg" | tee predict.txt
-grep -q " happy " predict.txt
-"$fer" predict --model fast "$checkout/docs/astronaut.jpg" | tee predict_fast.txt
-grep -q " happy " predict_fast.txt
+for model in shipped fast; do
+  "$fer" predict --model "$model" "$checkout/docs/astronaut.jpg" | tee "predict_$model.txt"
+  grep -q " happy " "predict_$model.txt"
+done
 "$fer" evaluate --data "$checkout/data/sample" --split PrivateTest > evaluate.json
 "$work/venv/bin/python" -c "import json; print('evaluate on the sample: n =', json.load(open('evaluate.json'))['splits']['PrivateTest']['n'])"
 "$fer" train --data "$checkout/data/sample" --run-dir "$work/run" --epochs 1 --max-train-images 64 > train.json

@@ -51,25 +51,24 @@ def reproduce(
         papermill.execute_notebook(
             NOTEBOOK_DIR / name, executed_dir / name, parameters=parameters, cwd=str(REPO_ROOT), progress_bar=False
         )
-        relative_papermill_paths(executed_dir / name)
-        drop_tensorflow_startup_lines(executed_dir / name)
+        executed = nbformat.read(executed_dir / name, as_version=4)
+        relative_papermill_paths(executed)
+        drop_tensorflow_startup_lines(executed)
+        nbformat.write(executed, executed_dir / name)
     print(f"Done. Executed notebooks are in {executed_dir}.")
     return root
 
 
-def relative_papermill_paths(notebook: Path) -> None:
+def relative_papermill_paths(executed: nbformat.NotebookNode) -> None:
     """papermill records the notebook's absolute paths in its metadata: keep them relative to the repository."""
-    executed = nbformat.read(notebook, as_version=4)
     recorded = executed.metadata.get("papermill", {})
     for key in ("input_path", "output_path"):
         if recorded.get(key):
             recorded[key] = str(shown(Path(recorded[key])))
-    nbformat.write(executed, notebook)
 
 
-def drop_tensorflow_startup_lines(notebook: Path) -> None:
+def drop_tensorflow_startup_lines(executed: nbformat.NotebookNode) -> None:
     """Keep TensorFlow's start-up log lines, which vary with the CPU, out of the saved outputs; its errors stay."""
-    executed = nbformat.read(notebook, as_version=4)
     for cell in executed.cells:
         outputs = []
         for output in cell.get("outputs", []):
@@ -81,7 +80,6 @@ def drop_tensorflow_startup_lines(notebook: Path) -> None:
             outputs.append(output)
         if "outputs" in cell:
             cell.outputs = outputs
-    nbformat.write(executed, notebook)
 
 
 def checkout_data_dir() -> Path:
