@@ -57,6 +57,7 @@ def optimizer_text(config: dict) -> str:
     """How a run's config.json optimized; runs from before the optimizer was configurable used Adam."""
     decay = f" and weight decay {config['weight_decay']}" if config.get("weight_decay") else ""
     mixup = f", mixup alpha {config['mixup']}" if config.get("mixup") else ""
+    mixup += f", random erasing with chance {config['random_erasing']}" if config.get("random_erasing") else ""
     teacher = (
         f", distilled from {config['teacher'].replace(',', ' + ')} (teacher's weight {config['distill']})"
         if config.get("distill")

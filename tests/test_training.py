@@ -209,6 +209,39 @@ def test_mixup_blends_each_face_and_its_label_with_the_same_weight_and_resumes_t
         np.testing.assert_array_equal(labels, resumed_labels.numpy())
 
 
+def test_random_erasing_fills_one_rectangle_per_chosen_face_with_one_level_and_resumes_the_same():
+    from fer.data.datasets import epoch_batches
+    from fer.data.splits import LabeledImages
+
+    count = 64
+    images = np.random.default_rng(0).integers(0, 256, (count, 48, 48, 1)).astype(np.uint8)
+    split = LabeledImages(images, np.arange(count) % 7)
+    batches, _ = epoch_batches(split, batch_size=16, seed=5, first_epoch=0, epochs=2, random_erasing=0.5)
+    batches = [(images.numpy(), labels.numpy()) for images, labels in batches]
+    plain, _ = epoch_batches(split, batch_size=16, seed=5, first_epoch=0, epochs=2)
+    erased_faces, areas = 0, []
+    for (erased, labels), (original, plain_labels) in zip(batches, plain, strict=True):
+        np.testing.assert_array_equal(labels, plain_labels.numpy())  # erasing leaves the targets as they were
+        for after, before in zip(erased, original.numpy()):
+            changed = np.argwhere(after[..., 0] != before[..., 0])
+            if len(changed) == 0:
+                continue
+            erased_faces += 1
+            (top, left), (bottom, right) = changed.min(axis=0), changed.max(axis=0) + 1
+            box = after[top:bottom, left:right, 0]
+            assert np.ptp(box) == 0  # one gray level over the whole rectangle
+            outside = np.ones((48, 48), bool)
+            outside[top:bottom, left:right] = False
+            np.testing.assert_array_equal(after[..., 0][outside], before[..., 0][outside])
+            areas.append(box.size / 48**2)
+    assert 0.3 * 2 * count < erased_faces < 0.7 * 2 * count  # about half the faces, in each of two epochs
+    assert 0.015 < min(areas) and max(areas) < 0.4
+    resumed, _ = epoch_batches(split, batch_size=16, seed=5, first_epoch=1, epochs=2, random_erasing=0.5)
+    for (images, labels), (resumed_images, resumed_labels) in zip(batches[4:], resumed, strict=True):
+        np.testing.assert_array_equal(images, resumed_images.numpy())
+        np.testing.assert_array_equal(labels, resumed_labels.numpy())
+
+
 def test_distillation_targets_blend_label_and_teacher_and_reach_the_batches_mixed_up_as_labels_are():
     from fer.data.datasets import epoch_batches
     from fer.data.splits import LabeledImages
@@ -321,6 +354,7 @@ def test_unknown_optimizers_and_bad_recipe_numbers_are_refused():
         ({"optimizer": "rmsprop"}, "unknown optimizer 'rmsprop'"),
         ({"weight_decay": -1e-4}, "weight_decay must be a number >= 0"),
         ({"mixup": float("nan")}, "mixup must be a number >= 0"),
+        ({"random_erasing": 1.5}, r"random_erasing must be a chance in \[0, 1\]"),
     ):
         with pytest.raises(fer.DataError, match=message):
             fer.TrainConfig(**setting).resolved()

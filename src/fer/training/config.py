@@ -31,6 +31,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     label_smoothing: float = 0.0
     mixup: float = 0.0  # MixUp's alpha: each training face blended with another of its epoch; 0 is off
+    random_erasing: float = 0.0  # the chance that a training face has a random rectangle filled with one gray level
     # Knowledge distillation: the teacher's models (run directories or .keras files, comma-separated) and the
     # weight of their probabilities, averaged over each face and its mirror, in the training targets; 0 is off
     teacher: str = ""
@@ -77,6 +78,8 @@ def check(config: TrainConfig) -> None:
         value = getattr(config, name)
         if not (math.isfinite(value) and value >= 0):
             raise DataError(f"{name} must be a number >= 0, not {value!r}")
+    if not (isinstance(config.random_erasing, int | float) and 0 <= config.random_erasing <= 1):
+        raise DataError(f"random_erasing must be a chance in [0, 1], not {config.random_erasing!r}")
     if isinstance(config.distill, bool) or not isinstance(config.distill, int | float) or not 0 <= config.distill <= 1:
         raise DataError(f"distill must be in [0, 1], not {config.distill!r}")
     if not isinstance(config.teacher, str):

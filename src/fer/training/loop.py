@@ -131,6 +131,7 @@ def train(
         epochs=config.epochs,
         mixup=config.mixup,
         targets=targets,
+        random_erasing=config.random_erasing,
     )
     with (strategy or tf.distribute.get_strategy()).scope():
         model = build_model(config.model)
