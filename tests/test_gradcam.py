@@ -31,12 +31,13 @@ def test_the_default_model_looks_at_the_smile_of_a_smiling_face():
 
     from fer.inference.faces import crop_face
     from fer.inference.photos import read_photo
-    from fer.inference.predict import default_model, predict_photo
+    from fer.inference.predict import predict_photo
+    from fer.models.pretrained import load_pretrained
 
     photo = read_photo(Path(__file__).parents[1] / "docs" / "astronaut.jpg")
-    face = predict_photo(photo, default_model())[0]
+    face = predict_photo(photo, load_pretrained())[0]
     crop = crop_face(photo.image.convert("L"), face["box"])[None, ..., None].astype("float32")
-    heatmap = grad_cam(default_model(), crop)[0]
+    heatmap = grad_cam(load_pretrained(), crop)[0]
     # fer_net's 10x10 maps are broad, so their single peak is not a stable landmark; the means over regions are
     mouth, eyes_and_forehead = heatmap[30:44, 12:36].mean(), heatmap[:24].mean()
     assert mouth > 1.3 * eyes_and_forehead

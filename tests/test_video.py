@@ -104,9 +104,9 @@ def test_a_smile_then_no_face_is_one_happy_track_in_the_first_half_only(clips, s
     assert summary.loc[0, "first_s"] == pytest.approx(predictions["frame"].min() / FPS, abs=1e-3)
 
 
-def test_each_frame_is_processed_as_fer_predict_processes_a_photo(clips):
+def test_each_frame_searched_whole_is_processed_as_fer_predict_processes_a_photo(clips):
     model = fer.build_model("csv_cnn")  # untrained: only sameness matters
-    predictions = predict_video(clips["face_mp4"], every=6, model=model)
+    predictions = predict_video(clips["face_mp4"], every=6, model=model, whole_frame_every=1)
     assert sorted(set(predictions["frame"])) == [0, 6, 12, 18]
     for number, _, rgb in read_frames(clips["face_mp4"], every=6):
         faces = predict(rgb, model)
@@ -116,6 +116,37 @@ def test_each_frame_is_processed_as_fer_predict_processes_a_photo(clips):
             assert row["label"] == face["label"]
             expected = [face["probabilities"][name] for name in fer.EMOTIONS]
             assert row[video.PROBABILITY_COLUMNS].tolist() == pytest.approx(expected, abs=2e-4)
+
+
+def faces_per_frame(predictions: pd.DataFrame, frame_count: int) -> np.ndarray:
+    return np.bincount(predictions["frame"], minlength=frame_count)
+
+
+@pytest.mark.parametrize("whole_frame_every", [2, 4, 7])
+def test_searching_near_known_faces_finds_every_face_a_whole_frame_search_finds_and_none_that_left(
+    tmp_path, whole_frame_every
+):
+    """A face that moves, leaves and comes back, and a second face that arrives between two whole-frame searches."""
+    frames = (
+        [scene([(10 + 6 * i, 30, 120 + 2 * i)]) for i in range(9)]  # moving and growing
+        + [scene() for _ in range(5)]  # gone
+        + [scene([(150, 60, 130)])]  # back, elsewhere
+        + [scene([(150 - 4 * i, 60, 130), (10, 40 + 2 * i, 110)]) for i in range(9)]  # and a second face
+    )
+    clip = write_clip(tmp_path / "faces.avi", frames)
+    every_frame = predict_video(clip, model=CountingModel(), whole_frame_every=1)
+    near = predict_video(clip, model=CountingModel(), whole_frame_every=whole_frame_every)
+    found, found_near = faces_per_frame(every_frame, len(frames)), faces_per_frame(near, len(frames))
+    assert found[9:14].sum() == 0 and found.sum() >= len(frames) - 5 + 9 - 3  # the clip is what it claims to be
+    assert (found_near >= found).all(), f"per frame: {found_near.tolist()} against {found.tolist()}"
+    assert found_near[9:14].sum() == 0  # a face that left is not carried on
+    assert (found_near <= [1] * 9 + [0] * 5 + [1] + [2] * 9).all()  # no face found twice, none where none is
+    for _, row in near.iterrows():  # each box lies on a face of its frame, as the whole-frame search's does
+        same = every_frame[every_frame["frame"] == row["frame"]]
+        if len(same):
+            overlap = iou_matrix([tuple(row[["x", "y", "w", "h"]])], same[["x", "y", "w", "h"]].values.tolist())
+            assert overlap.max() > 0.5
+    assert near["frame"].is_monotonic_increasing
 
 
 def test_large_frames_are_searched_shrunk_and_boxed_in_their_own_pixels(tmp_path):

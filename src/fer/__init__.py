@@ -8,6 +8,7 @@ from importlib import import_module
 PUBLIC = {
     "EMOTIONS": "fer.data.labels",
     "DataError": "fer.errors",
+    "OnnxModel": "fer.inference.runtime",
     "TrainConfig": "fer.training.config",
     "build_model": "fer.models.architectures",
     "evaluate": "fer.evaluation.metrics",

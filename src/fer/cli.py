@@ -22,13 +22,21 @@ STRATEGIES = {
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if not args.verbose:
-        quiet_tensorflow()
     try:
         return args.handler(args)
     except (DataError, FileNotFoundError) as error:
         print(f"fer {args.command}: error: {error}", file=sys.stderr)
         return 2
+
+
+def import_tensorflow(args: argparse.Namespace, what: str) -> None:
+    """Import TensorFlow for a command that needs it (quietly unless --verbose); one line with the install command
+    when this install has no TensorFlow (the base install runs fer predict on onnxruntime without it)."""
+    from fer.inference.runtime import require_training_extra
+
+    require_training_extra(what)
+    if not args.verbose:
+        quiet_tensorflow()
 
 
 def quiet_tensorflow() -> None:
@@ -59,7 +67,7 @@ def package_version() -> str:
         return "unknown (not installed)"
 
 
-MODEL_HELP = "a shipped model, shipped (the default) or fast, or a .keras file or run directory"
+MODEL_HELP = "shipped (the default) or fast, a .keras file or run directory, or (fer predict) a .onnx file"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -123,9 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict.set_defaults(handler=run_predict)
 
     export = commands.add_parser("export", help="export a model for deployment")
-    export.add_argument("--format", choices=("tflite",), default="tflite")
+    export.add_argument("--format", choices=("onnx", "tflite"), default="tflite")
     export.add_argument("--model", help=MODEL_HELP)
-    export.add_argument("--output", default="fer_model.tflite", help="default: fer_model.tflite")
+    export.add_argument("--output", help="default: fer_model.onnx or fer_model.tflite")
     export.set_defaults(handler=run_export)
 
     return parser
@@ -136,6 +144,7 @@ def run_train(args: argparse.Namespace) -> int:
 
     config = TrainConfig(**{field.name: getattr(args, field.name) for field in dataclasses.fields(TrainConfig)})
     config.resolved()  # every setting checked before TensorFlow is imported or anything is read or written
+    import_tensorflow(args, "fer train")
     from fer.training.loop import train
 
     strategy = None
@@ -152,6 +161,7 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
+    import_tensorflow(args, "fer evaluate")
     from fer.data.datasets import load_data
     from fer.data.locations import default_data_dir
     from fer.evaluation.metrics import evaluate
@@ -178,9 +188,11 @@ def run_predict(args: argparse.Namespace) -> int:
     if args.every < 1 or (args.fps is not None and not (math.isfinite(args.fps) and args.fps > 0)):
         raise DataError("--every must be 1 or more, and --fps a positive number")
     from fer.inference.photos import expand_image_paths, read_photo
-    from fer.inference.predict import default_model, predict_photo
+    from fer.inference.predict import model_or_default, predict_photo
 
-    model = default_model() if args.model in (None, "shipped") else chosen_model(args.model)[0]
+    if args.model not in (None, "shipped", "fast") and Path(args.model).suffix.lower() != ".onnx":
+        import_tensorflow(args, f"fer predict --model {args.model} (a Keras model)")
+    model = model_or_default(args.model)
     paths = expand_image_paths(args.paths, extra_suffixes=VIDEO_SUFFIXES)
     records, frames = [], {}
     for path in progress(paths, "photos", enabled=not args.quiet and len(paths) > PROGRESS_MIN_ITEMS):
@@ -387,15 +399,29 @@ def chosen_model(model: str | None) -> tuple:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from fer.models.export import export_tflite
+    """ONNX of a shipped model is its shipped .onnx file, copied without TensorFlow; anything else is converted."""
+    from fer.atomic import write_bytes
+    from fer.models.pretrained import PRETRAINED_FILES, pretrained_path
 
-    output = Path(args.output)
+    output = Path(args.output or f"fer_model.{args.format}")
     check_writable(output)  # before the conversion, which takes a while
-    model, _ = chosen_model(args.model)
     try:
-        print(f"wrote {export_tflite(model, output)}")
+        if args.format == "onnx" and (args.model is None or args.model in PRETRAINED_FILES):
+            write_bytes(output, pretrained_path(args.model or "shipped", form="onnx").read_bytes())
+        else:
+            import_tensorflow(args, f"fer export --format {args.format}")
+            model, _ = chosen_model(args.model)
+            if args.format == "onnx":
+                from fer.models.onnx_export import export_onnx
+
+                export_onnx(model, output)
+            else:
+                from fer.models.export import export_tflite
+
+                export_tflite(model, output)
     except OSError as error:
         raise DataError(f"{output}: cannot be written ({error.strerror or error})") from None
+    print(f"wrote {output}")
     return 0
 
 

@@ -21,10 +21,19 @@ def face_cascade() -> cv2.CascadeClassifier:
     return cascade
 
 
-def detect_faces(gray: np.ndarray) -> list[tuple[int, int, int, int]]:
-    """Boxes (x, y, width, height) of the frontal faces in a 2-D uint8 gray image, largest first."""
-    smallest = max(24, min(gray.shape) // 20)
-    boxes = face_cascade().detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5, minSize=(smallest, smallest))
+def smallest_face(shape: tuple[int, ...]) -> int:
+    """The side of the smallest face looked for in an image of this shape (rows, columns)."""
+    return max(24, min(shape[:2]) // 20)
+
+
+def detect_faces(
+    gray: np.ndarray, smallest: int | None = None, largest: int | None = None
+) -> list[tuple[int, int, int, int]]:
+    """Boxes (x, y, width, height) of the frontal faces in a 2-D uint8 gray image, largest first; faces of sides
+    smallest (by default smallest_face) to largest (by default any) pixels."""
+    smallest = smallest or smallest_face(gray.shape)
+    limits = {"minSize": (smallest, smallest)} | ({"maxSize": (largest, largest)} if largest else {})
+    boxes = face_cascade().detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5, **limits)
     boxes = [tuple(int(value) for value in box) for box in boxes]
     return sorted(boxes, key=lambda box: box[2] * box[3], reverse=True)
 

@@ -3,14 +3,14 @@
 from functools import cache
 from pathlib import Path
 
-import keras
 import numpy as np
 from PIL import Image, ImageDraw
 
 from fer.data.labels import EMOTIONS
 from fer.inference.faces import crop_face, detect_faces
 from fer.inference.photos import Photo, read_photo
-from fer.models.pretrained import load_pretrained, pretrained_path
+from fer.inference.runtime import OnnxModel, class_probabilities, load_classifier
+from fer.models.pretrained import pretrained_path
 
 
 def default_model_path() -> Path:
@@ -19,24 +19,34 @@ def default_model_path() -> Path:
 
 
 @cache
-def default_model() -> keras.Model:
-    return load_pretrained()
+def default_model() -> OnnxModel:
+    """The shipped model on onnxruntime, loaded once per process."""
+    return load_classifier("shipped")
 
 
-def predict(image: "str | Path | Image.Image | np.ndarray", model: keras.Model | None = None) -> list[dict]:
-    """Per face found: its box (x, y, width, height) in the original image, label and the 7 probabilities."""
+def model_or_default(model):
+    """load_classifier(model), with the shipped model loaded once per process."""
+    shipped = model is None or (isinstance(model, str) and model == "shipped")
+    return default_model() if shipped else load_classifier(model)
+
+
+def predict(image: "str | Path | Image.Image | np.ndarray", model=None) -> list[dict]:
+    """Per face found: its box (x, y, width, height) in the original image, label and the 7 probabilities.
+
+    model: None (the shipped model) or "fast", both on onnxruntime; a .onnx or .keras file; or a model object
+    (fer.load_pretrained(name, runtime="onnx"), or any keras.Model taking 48x48x1 gray 0..255).
+    """
     return predict_photo(read_photo(image), model)
 
 
-def predict_photo(photo: Photo, model: keras.Model | None = None) -> list[dict]:
-    model = model or default_model()
+def predict_photo(photo: Photo, model=None) -> list[dict]:
+    model = model_or_default(model)
     gray = photo.image.convert("L")
     boxes = detect_faces(np.asarray(gray))
     if not boxes:
         return []
     faces = np.stack([crop_face(gray, box) for box in boxes])[..., np.newaxis].astype(np.float32)
-    # A direct call: model.predict builds a data pipeline per call, costlier than the model on a few faces.
-    probabilities = keras.ops.convert_to_numpy(model(faces, training=False))
+    probabilities = class_probabilities(model, faces)
     return [
         {
             "box": [int(round(value * photo.scale)) for value in box],

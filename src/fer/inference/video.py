@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
-import keras
 import numpy as np
 import pandas as pd
 from PIL import Image, UnidentifiedImageError
@@ -18,9 +17,11 @@ from tqdm import tqdm
 
 from fer.data.labels import EMOTIONS
 from fer.errors import DataError
+from fer.inference.face_finder import WHOLE_FRAME_EVERY, FaceFinder, SearchedFrame
 from fer.inference.faces import crop_face, detect_faces
 from fer.inference.photos import MAX_PIXELS, bounded
-from fer.inference.predict import default_model
+from fer.inference.predict import model_or_default
+from fer.inference.runtime import class_probabilities
 from fer.inference.tracks import FaceTracker
 
 MAX_FRAME_PIXELS = MAX_PIXELS  # refuse larger frames before decoding any: memory stays bounded, as for photos
@@ -81,30 +82,37 @@ def predict_video(
     path: str | Path,
     every: int = 1,
     fps: float | None = None,
-    model: keras.Model | None = None,
+    model=None,
     progress: bool = False,
+    whole_frame_every: int = WHOLE_FRAME_EVERY,
 ) -> pd.DataFrame:
     """One row per face per analysed frame: path, frame, time_s, track, box x, y, w, h (original pixels), label, p_*.
 
     Each frame is processed as fer.predict processes a photo, except that faces are looked for on a
-    copy at most DETECTION_SIDE pixels a side; faces keep a track id across frames (FaceTracker:
-    IoU, Hungarian matching) and are classified BATCH_FACES at a time, in one model call.
-    model=None is the shipped model; progress=True shows a tqdm bar when stderr is a terminal.
+    copy at most DETECTION_SIDE pixels a side, and in real time: the whole frame is searched every
+    whole_frame_every analysed frames, and in between each face near its last box (FaceFinder; 1
+    searches every frame whole). Faces keep a track id across frames (FaceTracker: IoU, Hungarian
+    matching) and are classified BATCH_FACES at a time, in one model call. Rows are in frame order.
+    model: as fer.predict's (None is the shipped model, on onnxruntime); progress=True shows a tqdm bar
+    when stderr is a terminal.
     Errors as read_frames; an IncompleteVideoError carries the rows analysed before it in .predictions.
     """
     check_sampling(every, fps)
-    model = default_model() if model is None else model
-    tracker = FaceTracker()
+    if isinstance(whole_frame_every, bool) or not isinstance(whole_frame_every, int) or whole_frame_every < 1:
+        raise DataError(f"whole_frame_every must be a whole number, 1 or more (got {whole_frame_every!r})")
+    model = model_or_default(model)
+    finder, tracker = FaceFinder(whole_frame_every), FaceTracker()
     rows: list[dict] = []
     pending: list[tuple[dict, np.ndarray]] = []  # faces found, waiting for the next batched model call
     with open_video(path) as (capture, info), progress_bar(info, every, fps, progress) as bar:
         try:
             for number, seconds, bgr in decoded_frames(capture, info, every, fps):
-                boxes, crops = faces_in_frame(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-                for box, track, crop in zip(boxes, tracker.update(boxes), crops):
-                    x, y, width, height = box
-                    face = {"path": str(path), "frame": number, "time_s": round(seconds, 3), "track": track}
-                    pending.append(({**face, "x": x, "y": y, "w": width, "h": height}, crop))
+                frame = searched_frame(number, seconds, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+                late = finder.find(frame)
+                tracks = tracker.update([original_box(frame, box) for box in frame.boxes])
+                for index, (box, track) in enumerate(zip(frame.boxes, tracks)):
+                    pending.append(face_row(path, frame, box, track))
+                    pending += [face_row(path, earlier, found, track) for earlier, found in late.get(index, [])]
                 if len(pending) >= BATCH_FACES:
                     rows += classify(model, pending)
                     pending = []
@@ -298,28 +306,46 @@ def progress_bar(info: VideoInfo, every: int, fps: float | None, wanted: bool) -
     return tqdm(total=total, desc=info.path.name, unit="frame", file=sys.stderr, disable=not shown, leave=False)
 
 
-def faces_in_frame(rgb: np.ndarray) -> tuple[list[tuple[int, int, int, int]], list[np.ndarray]]:
-    """Boxes in the frame's pixels and 48x48 crops of its faces, found and cropped as fer.predict does a photo."""
+def searched_frame(number: int, seconds: float, rgb: np.ndarray) -> SearchedFrame:
+    """The frame in gray at full size (its faces' crops) and at most DETECTION_SIDE a side (where they are found)."""
     photo = bounded(Image.fromarray(rgb), "frame")
     gray = photo.image.convert("L")
-    shrink = DETECTION_SIDE / max(gray.size)
+    shrink = min(1.0, DETECTION_SIDE / max(gray.size))
+    small = np.asarray(gray)
     if shrink < 1:
         size = (round(gray.width * shrink), round(gray.height * shrink))
-        small = cv2.resize(np.asarray(gray), size, interpolation=cv2.INTER_AREA)
-        boxes = [tuple(int(round(value / shrink)) for value in box) for box in detect_faces(small)]
-    else:
-        boxes = detect_faces(np.asarray(gray))
-    crops = [crop_face(gray, box) for box in boxes]
-    return [tuple(int(round(value * photo.scale)) for value in box) for box in boxes], crops
+        small = cv2.resize(small, size, interpolation=cv2.INTER_AREA)
+    return SearchedFrame(number, seconds, gray, photo.scale, small, shrink)
 
 
-def classify(model: keras.Model, pending: list[tuple[dict, np.ndarray]]) -> list[dict]:
+def gray_box(frame: SearchedFrame, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    return box if frame.shrink == 1 else tuple(int(round(value / frame.shrink)) for value in box)
+
+
+def original_box(frame: SearchedFrame, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    return tuple(int(round(value * frame.scale)) for value in gray_box(frame, box))
+
+
+def face_row(path, frame: SearchedFrame, box, track: int) -> tuple[dict, np.ndarray]:
+    """A face's row (without its label) and its 48x48 crop."""
+    x, y, width, height = original_box(frame, box)
+    row = {"path": str(path), "frame": frame.number, "time_s": round(frame.seconds, 3), "track": track}
+    return {**row, "x": x, "y": y, "w": width, "h": height}, crop_face(frame.gray, gray_box(frame, box))
+
+
+def faces_in_frame(rgb: np.ndarray) -> tuple[list[tuple[int, int, int, int]], list[np.ndarray]]:
+    """Boxes in the frame's pixels and 48x48 crops of its faces, found and cropped as fer.predict does a photo."""
+    frame = searched_frame(0, 0.0, rgb)
+    boxes = detect_faces(frame.small)
+    return [original_box(frame, box) for box in boxes], [crop_face(frame.gray, gray_box(frame, box)) for box in boxes]
+
+
+def classify(model, pending: list[tuple[dict, np.ndarray]]) -> list[dict]:
     """The faces' rows with label and probabilities, from one model call on all their crops."""
     if not pending:
         return []
     faces = np.stack([crop for _, crop in pending])[..., np.newaxis].astype(np.float32)
-    # A direct call, as fer.predict: model.predict builds a data pipeline per call.
-    probabilities = keras.ops.convert_to_numpy(model(faces, training=False))
+    probabilities = class_probabilities(model, faces)
     return [
         {
             **face,
@@ -331,9 +357,11 @@ def classify(model: keras.Model, pending: list[tuple[dict, np.ndarray]]) -> list
 
 
 def as_table(rows: list[dict]) -> pd.DataFrame:
+    """The rows in frame order (a face found late comes after its frame's others)."""
     integers = dict.fromkeys(["frame", "track", "x", "y", "w", "h"], "int64")
     floats = dict.fromkeys(["time_s", *PROBABILITY_COLUMNS], "float64")
-    return pd.DataFrame(rows, columns=COLUMNS).astype({**integers, **floats})
+    table = pd.DataFrame(rows, columns=COLUMNS).astype({**integers, **floats})
+    return table.sort_values("frame", kind="stable").reset_index(drop=True)
 
 
 @contextmanager

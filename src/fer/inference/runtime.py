@@ -1,0 +1,92 @@
+"""Classifying 48x48 faces on ONNX Runtime, without TensorFlow; Keras models are accepted too (the research path)."""
+
+from pathlib import Path
+
+import numpy as np
+
+from fer.data.labels import IMAGE_SIZE, NUM_CLASSES
+from fer.errors import DataError
+
+ONNX_INPUT = "faces"  # (N, 48, 48, 1) float32 gray 0..255; the output is (N, 7) probabilities in FER-2013 order
+TRAIN_EXTRA = 'pip install "fer2013-study[train]"'
+
+
+class OnnxModel:
+    """A FER-2013 model on onnxruntime: called on (N, 48, 48, 1) float32 gray 0..255, returns (N, 7) probabilities."""
+
+    def __init__(self, path: str | Path):
+        import onnxruntime
+
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise FileNotFoundError(f"{self.path}: no such model file")
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3  # its warnings about unused initializers would bury our one-line errors
+        try:
+            self.session = onnxruntime.InferenceSession(
+                str(self.path), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as error:  # noqa: BLE001 - onnxruntime raises its own kinds; each means the same here
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise DataError(f"{self.path}: cannot be loaded as an ONNX model ({reason})") from None
+        inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
+        shapes = [tuple(tensor.shape[1:]) for tensor in inputs], [tuple(tensor.shape[1:]) for tensor in outputs]
+        if shapes != ([(IMAGE_SIZE, IMAGE_SIZE, 1)], [(NUM_CLASSES,)]):
+            raise DataError(
+                f"{self.path}: takes {shapes[0]} and returns {shapes[1]} per face; a FER-2013 model takes "
+                f"({IMAGE_SIZE}, {IMAGE_SIZE}, 1) gray faces and returns {NUM_CLASSES} class probabilities"
+            )
+        self.input_name, self.output_name = inputs[0].name, outputs[0].name
+
+    def __call__(self, faces: np.ndarray) -> np.ndarray:
+        return self.session.run([self.output_name], {self.input_name: np.asarray(faces, np.float32)})[0]
+
+    def __repr__(self) -> str:
+        return f"OnnxModel({str(self.path)!r})"
+
+
+def class_probabilities(model, faces: np.ndarray) -> np.ndarray:
+    """(N, 7) probabilities of (N, 48, 48, 1) float32 faces from an OnnxModel or a Keras model."""
+    if isinstance(model, OnnxModel):
+        return model(faces)
+    # A direct call: a Keras model's predict builds a data pipeline per call, costlier than the model on a few faces.
+    probabilities = model(faces, training=False)
+    if isinstance(probabilities, np.ndarray):
+        return probabilities
+    import keras  # a Keras model's tensor: Keras is installed
+
+    return keras.ops.convert_to_numpy(probabilities)
+
+
+def load_classifier(model=None):
+    """What fer.predict and fer.predict_video classify with: None or "shipped" (the shipped model) or "fast", a
+    .onnx file, both on onnxruntime; a .keras file or run directory (needs TensorFlow); or a model object."""
+    if model is None or (isinstance(model, str) and model in ("shipped", "fast")):
+        from fer.models.pretrained import pretrained_path
+
+        return OnnxModel(pretrained_path(model or "shipped", form="onnx"))
+    if not isinstance(model, str | Path):
+        return model
+    path = Path(model)
+    if path.suffix.lower() == ".onnx":
+        return OnnxModel(path)
+    require_training_extra(f"{path}: a Keras model file")
+    from fer.models.files import load_model
+
+    return load_model(path)
+
+
+def require_training_extra(what: str) -> None:
+    """A DataError with the install command when TensorFlow and Keras (the train extra) are not installed."""
+    if not (installed("keras") and installed("tensorflow")):
+        raise DataError(f"{what} needs TensorFlow and Keras, which this install lacks: {TRAIN_EXTRA}")
+
+
+def installed(module: str) -> bool:
+    """Whether module can be imported, found without importing it."""
+    from importlib.util import find_spec
+
+    try:
+        return find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
