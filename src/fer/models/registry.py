@@ -38,6 +38,7 @@ MODELS = {
         ),
         ModelSpec("fer_net", "build_fer_net", 28, "csv", "fer_net", "fer_net"),
         ModelSpec("fer_net_slim", "build_fer_net", 28, "csv", "fer_net, 0.75 width", "fer_net_slim", width=0.75),
+        ModelSpec("fer_net_half", "build_fer_net", 28, "csv", "fer_net, 0.5 width", "fer_net_half", width=0.5),
     )
 }
 MODEL_NAMES = tuple(MODELS)
