@@ -145,7 +145,8 @@ def test_the_cards_selection_history_is_the_git_logs():
             assert f"# Model card: the shipped model ({step['shipped']})" in card
             assert f"| single crop | {step['shipped_private_test_accuracy']:.4f} [" in card
     folders = ("src/fer/weights", "src/fer/models/weights")  # where the shipped file lay before and after fd77dee
-    every_shipping = git("log", "-M", "--diff-filter=AM", "--format=%h", "--abbrev=7", "--", *folders).split()
+    models = [f"{folder}/*.keras" for folder in folders]  # the .onnx files beside them are converted from them
+    every_shipping = git("log", "-M", "--diff-filter=AM", "--format=%h", "--abbrev=7", "--", *models).split()
     # since choices are committed (scripts/ship_model.py choose), each shipping is the commit of its choice
     committed_choices = git("log", "--format=%h", "--abbrev=7", "--", "Pretrained_Model/choice.json").split()
     shipped_in = {step["shipped_in"] for step in history if step["shipped_in"]}

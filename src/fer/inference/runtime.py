@@ -14,7 +14,8 @@ TRAIN_EXTRA = 'pip install "fer2013-study[train]"'
 class OnnxModel:
     """A FER-2013 model on onnxruntime: called on (N, 48, 48, 1) float32 gray 0..255, returns (N, 7) probabilities."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, check_shape: bool = True):
+        """check_shape=False accepts another model's shapes (a benchmark's peer)."""
         import onnxruntime
 
         self.path = Path(path)
@@ -31,14 +32,17 @@ class OnnxModel:
             raise DataError(f"{self.path}: cannot be loaded as an ONNX model ({reason})") from None
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
         shapes = [tuple(tensor.shape[1:]) for tensor in inputs], [tuple(tensor.shape[1:]) for tensor in outputs]
-        if shapes != ([(IMAGE_SIZE, IMAGE_SIZE, 1)], [(NUM_CLASSES,)]):
+        if check_shape and shapes != ([(IMAGE_SIZE, IMAGE_SIZE, 1)], [(NUM_CLASSES,)]):
             raise DataError(
                 f"{self.path}: takes {shapes[0]} and returns {shapes[1]} per face; a FER-2013 model takes "
                 f"({IMAGE_SIZE}, {IMAGE_SIZE}, 1) gray faces and returns {NUM_CLASSES} class probabilities"
             )
         self.input_name, self.output_name = inputs[0].name, outputs[0].name
 
-    def __call__(self, faces: np.ndarray) -> np.ndarray:
+    def __call__(self, faces: np.ndarray, training: bool = False) -> np.ndarray:
+        """The faces' probabilities; training is accepted (and must be False) so that code written for Keras runs."""
+        if training:
+            raise ValueError("an ONNX model is for inference only (training=False)")
         return self.session.run([self.output_name], {self.input_name: np.asarray(faces, np.float32)})[0]
 
     def __repr__(self) -> str:

@@ -16,15 +16,16 @@ OPSET = 17
 AGREEMENT = 1e-4  # the largest difference in any probability between the ONNX file and the Keras model
 
 
-def onnx_bytes(model: keras.Model) -> bytes:
-    """The model in inference mode (augmentation and dropout off) as an ONNX model's bytes.
+def onnx_bytes(model: keras.Model, input_shape: tuple[int, ...] = (IMAGE_SIZE, IMAGE_SIZE, 1)) -> bytes:
+    """The model in inference mode (augmentation and dropout off) as an ONNX model's bytes, its input named
+    ONNX_INPUT, of input_shape per face (48x48x1 for a FER-2013 model of this package).
 
     Traced with training=False inside a tf.function: keras.Model.export(format="onnx") traced the
     augmentation layers in training mode and agreed with Keras on a fifth of the faces (issue 23).
     """
     import tf2onnx
 
-    signature = [tf.TensorSpec((None, IMAGE_SIZE, IMAGE_SIZE, 1), tf.float32, name=ONNX_INPUT)]
+    signature = [tf.TensorSpec((None, *input_shape), tf.float32, name=ONNX_INPUT)]
 
     @tf.function(input_signature=signature)
     def classify(faces):

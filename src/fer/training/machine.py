@@ -4,11 +4,11 @@ import os
 import platform
 from pathlib import Path
 
-import tensorflow as tf
-
 
 def describe_machine() -> dict:
     """CPU model and logical cores, GPUs seen by TensorFlow, and the TensorFlow version."""
+    import tensorflow as tf
+
     return {
         "cpu": cpu_model(),
         "logical_cores": os.cpu_count(),
@@ -40,3 +40,8 @@ def machine_summary(machine: dict) -> str:
     """One line, such as "2 logical cores (AMD EPYC), no GPU, TensorFlow 2.21.0"."""
     gpus = f"{machine['gpus']} GPU(s)" if machine["gpus"] else "no GPU"
     return f"{machine['logical_cores']} logical cores ({machine['cpu']}), {gpus}, TensorFlow {machine['tensorflow']}"
+
+
+def cpu_summary() -> str:
+    """One line without TensorFlow, such as "2 logical cores (AMD EPYC)", for what runs on onnxruntime."""
+    return f"{os.cpu_count()} logical cores ({cpu_model()})"
