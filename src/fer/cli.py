@@ -20,6 +20,9 @@ STRATEGIES = {
 
 
 def main(argv: list[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):  # file names that are not UTF-8 are printed escaped, not crashed on
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -187,6 +190,8 @@ def run_predict(args: argparse.Namespace) -> int:
     """
     if args.every < 1 or (args.fps is not None and not (math.isfinite(args.fps) and args.fps > 0)):
         raise DataError("--every must be 1 or more, and --fps a positive number")
+    check_output_names(args)
+    from fer.atomic import same_file_keys
     from fer.inference.photos import expand_image_paths, read_photo
     from fer.inference.predict import model_or_default, predict_photo
 
@@ -201,15 +206,19 @@ def run_predict(args: argparse.Namespace) -> int:
             records.append(record)
             continue
         try:
-            faces = predict_photo(read_photo(path), model)
+            photo = read_photo(path)
+            faces = predict_photo(photo, model)
         except DataError as error:
             records.append({"path": str(path), "error": str(error), "faces": []})
             print(f"fer predict: error: {error}", file=sys.stderr)
             continue
-        records.append({"path": str(path), "faces": faces} | ({} if faces else {"note": "no face found"}))
-    print(json.dumps(records, indent=2) if args.json else predictions_table(records), flush=True)
+        notes = [] if faces else ["no face found"]
+        if photo.frame_count > 1:  # an animated GIF or a multi-page TIFF
+            notes.append(f"the first of its {photo.frame_count} frames was analysed")
+        records.append({"path": str(path), "faces": faces} | ({"note": "; ".join(notes)} if notes else {}))
     failed = any("error" in record for record in records)
-    taken = {path.resolve() for path in paths}  # no output of this call replaces an input or another output
+    failed |= not print_results(json.dumps(records, indent=2) if args.json else predictions_table(records))
+    taken = {key for path in paths for key in same_file_keys(path)}  # no output replaces an input or an output
     if args.csv:
         csv_path = claim_said(Path(args.csv), taken)
         failed |= not write_output(csv_path, lambda path: write_face_rows(records, frames, path))
@@ -220,21 +229,56 @@ def run_predict(args: argparse.Namespace) -> int:
     return PREDICT_SOME_FAILED if failed else 0
 
 
-def claim(path: Path, taken: set[Path], numbered=None) -> Path:
-    """path, or the first free numbered(2), numbered(3) ... when an input or an earlier output of this call has it.
+def check_output_names(args: argparse.Namespace) -> None:
+    """--csv and --plot name files, --annotate a folder: a DataError for an empty name or the wrong kind, before
+    any input is read."""
+    from fer.atomic import check_output_name
+
+    for option, value in (("--csv", args.csv), ("--plot", args.plot)):
+        if value is not None:
+            try:
+                check_output_name(value)
+            except DataError as error:
+                raise DataError(f"{option}: {error}") from None
+    folder = args.annotate
+    if folder is not None and (not folder or Path(folder).exists() and not Path(folder).is_dir()):
+        raise DataError(f"--annotate {args.annotate!r}: give a folder to write the annotated copies into")
+
+
+def print_results(text: str) -> bool:
+    """Print text; False, with one line on stderr, when standard output is closed (the outputs are still written)."""
+    try:
+        print(text, flush=True)
+        return True
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # Python's flush at exit would fail again
+        os.close(devnull)
+        try:
+            print("fer predict: error: standard output was closed before the results were printed", file=sys.stderr)
+        except OSError:
+            pass
+        return False
+
+
+def claim(path: Path, taken: set, numbered=None) -> Path:
+    """path, or the first free numbered(2), numbered(3) ... when an input or an earlier output of this call has it
+    (by its resolved path, or as the same file through a hard link: fer.atomic.same_file_keys).
 
     numbered defaults to name_2.ext, name_3.ext ...; a renamed --csv or --plot is said on stderr.
     """
+    from fer.atomic import same_file_keys
+
     numbered = numbered or (lambda number: path.with_name(f"{path.stem}_{number}{path.suffix}"))
     target, number = path, 1
-    while target.resolve() in taken:
+    while same_file_keys(target) & taken:
         number += 1
         target = numbered(number)
-    taken.add(target.resolve())
+    taken |= same_file_keys(target)
     return target
 
 
-def claim_said(path: Path, taken: set[Path]) -> Path:
+def claim_said(path: Path, taken: set) -> Path:
     """claim(path), saying on stderr when the name given had to be numbered."""
     target = claim(path, taken)
     if target != path:
@@ -314,7 +358,7 @@ def write_face_rows(records: list[dict], frames: dict, path: Path) -> None:
     write_text(path, table.to_csv(index=False))
 
 
-def write_timelines(frames: dict, path: Path, taken: set[Path]) -> bool:
+def write_timelines(frames: dict, path: Path, taken: set) -> bool:
     """--plot: the timeline figure of the one video, or one figure per video named after it."""
     from fer.inference.timeline import write_timeline
 
@@ -330,7 +374,7 @@ def write_timelines(frames: dict, path: Path, taken: set[Path]) -> bool:
 
 
 def write_annotated_copies(
-    records: list[dict], frames: dict, folder: Path, args: argparse.Namespace, taken: set[Path]
+    records: list[dict], frames: dict, folder: Path, args: argparse.Namespace, taken: set
 ) -> bool:
     """An annotated copy of each input that was read, one distinct file each; False if any could not be written."""
     from fer.inference.photos import read_photo
@@ -359,7 +403,7 @@ def write_annotated_copies(
     return all_written
 
 
-def distinct_name(folder: Path, stem: str, suffix: str, taken: set[Path]) -> Path:
+def distinct_name(folder: Path, stem: str, suffix: str, taken: set) -> Path:
     """folder/<stem>_annotated<suffix>, numbered when an input or another output of one call has that name."""
     return claim(
         folder / f"{stem}_annotated{suffix}", taken, lambda number: folder / f"{stem}_{number}_annotated{suffix}"
@@ -372,7 +416,7 @@ def predictions_table(records: list[dict]) -> str:
     for record in records:
         if "error" in record:
             lines.append(f"{record['path']:<40} {'-':>4}  error: {record['error']}")
-        elif record.get("note"):
+        if record.get("note"):
             lines.append(f"{record['path']:<40} {'-':>4}  {record['note']}")
         for number, face in enumerate(record.get("faces", []), start=1):
             box = ", ".join(map(str, face["box"]))
@@ -400,10 +444,14 @@ def chosen_model(model: str | None) -> tuple:
 
 def run_export(args: argparse.Namespace) -> int:
     """ONNX of a shipped model is its shipped .onnx file, copied without TensorFlow; anything else is converted."""
-    from fer.atomic import write_bytes
+    from fer.atomic import check_output_name, same_file_keys, write_bytes
     from fer.models.pretrained import PRETRAINED_FILES, pretrained_path
 
-    output = Path(args.output or f"fer_model.{args.format}")
+    output = check_output_name(args.output if args.output is not None else f"fer_model.{args.format}")
+    if args.model and Path(args.model).exists():
+        inputs = same_file_keys(args.model) | (same_file_keys(Path(args.model) / "model.keras"))
+        if same_file_keys(output) & inputs:
+            raise DataError(f"{output}: is the model being exported ({args.model}); give another --output")
     check_writable(output)  # before the conversion, which takes a while
     try:
         if args.format == "onnx" and (args.model is None or args.model in PRETRAINED_FILES):
@@ -429,9 +477,12 @@ def check_writable(output: Path) -> None:
     """A DataError when output cannot be written: an existing folder, or a folder that cannot be made."""
     if output.is_dir():
         raise DataError(f"{output}: is a folder; give a file name for the exported model")
+    target = Path(os.path.realpath(output))  # a symlink's target is what gets written
+    if target.exists() and not target.is_file():
+        return  # a FIFO or a device: written in place
     try:  # a real file, not os.access: root may write anywhere by permission, yet not in /proc
-        output.parent.mkdir(parents=True, exist_ok=True)
-        tempfile.TemporaryFile(dir=output.parent).close()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=target.parent).close()
     except OSError as error:
         raise DataError(f"{output}: cannot be written ({error.strerror or error})") from None
 

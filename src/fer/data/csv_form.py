@@ -1,6 +1,8 @@
 """Load the CSV form of FER-2013 (columns emotion, pixels, Usage; plain or .gz)."""
 
+import csv
 import gzip
+import io
 import re
 import warnings
 import zlib
@@ -16,7 +18,11 @@ from fer.errors import DataError
 
 REQUIRED_COLUMNS = ("emotion", "pixels", "Usage")
 FIRST_DATA_LINE = 2  # line 1 is the header
+# A valid row is under 10,000 characters (2,304 values of at most 3 digits, separators, a label and a Usage);
+# a longer line is refused before pandas parses anything, reading at most this many bytes of it at a time.
+MAX_LINE_BYTES = 65_536
 WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
+ASCII_WHITESPACE = re.compile(r"[ \t\n\r\f\v]+")
 ROW_END = -1  # no pixel value; marks the end of each row in the one string parsed
 
 
@@ -49,17 +55,31 @@ def parse_csv(path: Path) -> Splits:
 
 
 class RowError(DataError):
-    """A bad row: the message names the file and the row's line."""
+    """A bad row: the message names the file and the physical line the row starts on."""
 
     def __init__(self, path: Path, row: int, problem: str):
-        self.line = line_of(row)
+        self.line = line_of(path, row)
         super().__init__(f"{path}, line {self.line}: {problem}")
 
 
+def check_line_lengths(path: Path) -> None:
+    """A DataError naming the first line longer than MAX_LINE_BYTES, read in pieces of at most that size."""
+    with open_bytes(path) as handle:
+        number, ended = 1, True
+        while piece := handle.readline(MAX_LINE_BYTES + 1):
+            if len(piece) > MAX_LINE_BYTES:
+                raise DataError(
+                    f"{path}, line {number}: longer than {MAX_LINE_BYTES:,} bytes, which no FER-2013 row is"
+                )
+            ended = piece.endswith(b"\n")
+            number += ended
+
+
 def read_frame(path: Path) -> pd.DataFrame:
-    """The CSV's rows as strings, blank lines dropped; the index is each row's position among the file's lines."""
+    """The CSV's rows as strings, blank lines dropped; the index is each row's position among the file's records."""
     encoding = text_encoding(path)
     try:
+        check_line_lengths(path)
         with warnings.catch_warnings():
             warnings.simplefilter("error", pd.errors.ParserWarning)  # extra fields dropped: refuse, not truncate
             frame = pd.read_csv(
@@ -122,7 +142,20 @@ def first_undecodable_line(path: Path, encoding: str) -> int | str:
     return "?"
 
 
-def line_of(row: int) -> int:
+def line_of(path: Path, row: int) -> int:
+    """The physical line (1-based, as an editor counts) that data row number row starts on: a quoted field may span
+    lines. Read again with the csv module, which splits records as pandas does (only on an error)."""
+    try:
+        with open_bytes(path) as handle:
+            text = io.TextIOWrapper(handle, encoding=text_encoding(path), newline="")
+            reader = csv.reader(text)
+            start = 1
+            for record, _ in enumerate(reader):
+                if record == row + 1:  # record 0 is the header
+                    return start
+                start = reader.line_num + 1
+    except (csv.Error, UnicodeDecodeError, OSError, EOFError, zlib.error):
+        pass
     return row + FIRST_DATA_LINE
 
 
@@ -173,7 +206,7 @@ def parse_pixels(path: Path, pixels: pd.Series) -> np.ndarray:
 
 def locate_pixel_error(path: Path, pixels: pd.Series) -> RowError:
     for row, text in zip(pixels.index, pixels):
-        tokens = text.split()
+        tokens = [token for token in ASCII_WHITESPACE.split(text) if token]  # as NumPy: a no-break space is no gap
         for position, token in enumerate(tokens, start=1):
             if not WHOLE_NUMBER.fullmatch(token):
                 return RowError(path, row, f"pixel {position} is {token!r}, not a whole number")

@@ -10,7 +10,7 @@ from fer.data.cache import cached_splits, digest_files
 from fer.data.grayscale import to_gray_48
 from fer.data.labels import EMOTIONS, FOLDER_TO_LABEL, USAGES
 from fer.data.splits import Splits, splits_from_arrays
-from fer.errors import DataError, reading_image
+from fer.errors import DataError, input_problem, reading_image
 
 # Files whose name has no Usage prefix take their folder's Usage.
 FOLDER_USAGE = {"train": "Training", "test": "PrivateTest"}
@@ -46,7 +46,14 @@ def list_image_files(root: Path) -> list[Path]:
             folder = part_dir / emotion
             if not folder.is_dir():
                 raise DataError(f"{part_dir}: missing class folder {emotion}/")
-            images = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+            entries = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+            for entry in entries:  # nothing inside a class folder is skipped without a word
+                if entry.is_dir():
+                    raise DataError(f"{entry}: a folder inside class folder {emotion}/; put its images in {folder}")
+                problem = input_problem(entry)
+                if problem:
+                    raise DataError(f"{entry}: {problem}")
+            images = entries
             if not images:
                 raise DataError(f"{folder}: folder has no images")
             files.extend(images)

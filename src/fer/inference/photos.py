@@ -8,7 +8,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from fer.data.grayscale import to_8bit
-from fer.errors import DataError, reading_image
+from fer.errors import DataError, input_problem, reading_image
 
 MAX_SIDE = 2048  # photos are decoded (JPEG) or shrunk to at most this many pixels a side
 MAX_PIXELS = 100_000_000  # refuse larger images before decoding them: memory stays bounded
@@ -22,6 +22,7 @@ class Photo:
     image: Image.Image
     scale: float
     name: str
+    frame_count: int = 1  # an animated GIF or a multi-page TIFF holds more than one; only the first is read
 
 
 def read_photo(source: "str | Path | Image.Image | np.ndarray") -> Photo:
@@ -31,8 +32,9 @@ def read_photo(source: "str | Path | Image.Image | np.ndarray") -> Photo:
     if isinstance(source, Image.Image):
         return bounded(source, getattr(source, "filename", "") or "image")
     path = Path(source)
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
+    problem = input_problem(path)
+    if problem:
+        raise DataError(f"{path}: {problem}")
     with reading_image(path):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # sizes are checked below
@@ -44,17 +46,40 @@ def read_photo(source: "str | Path | Image.Image | np.ndarray") -> Photo:
             image.draft("RGB", (MAX_SIDE, MAX_SIDE))  # JPEG decodes at a reduced scale: less memory
             photo = bounded(ImageOps.exif_transpose(image), str(path), original_side=max(width, height))
             photo.image.load()
+            photo.frame_count = getattr(image, "n_frames", 1)
             return photo
 
 
+
+
 def from_array(array: np.ndarray) -> Image.Image:
+    """An image from an array: HxW gray, HxWx3 RGB or HxWx4 RGBA, of
+
+    - uint8 (0..255) or uint16 (0..65535, divided by 257 as 16-bit images are), or other integers in 0..255;
+    - floats in 0..1 (as matplotlib.pyplot.imread returns) when none is above 1, else in 0..255.
+
+    A DataError for anything else (bool, negative, not finite, integers over 255 or floats over 255)."""
     if array.ndim == 3 and array.shape[2] == 1:
         array = array[..., 0]
     if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)):
         raise DataError(f"array of shape {array.shape}: expected HxW gray, HxWx3 RGB or HxWx4 RGBA")
-    if array.dtype != np.uint8:
-        array = np.clip(array, 0, 255).astype(np.uint8)
-    return Image.fromarray(array)
+    if array.size == 0:
+        raise DataError(f"array of shape {array.shape}: an empty image")
+    if array.dtype == np.uint16:
+        array = np.rint(array / 257.0)
+    elif array.dtype.kind == "f":
+        if not np.isfinite(array).all():
+            raise DataError(f"array of {array.dtype}: holds NaN or infinite values")
+        if array.min() >= 0 and array.max() <= 1:
+            array = np.rint(array * 255.0)
+    elif array.dtype.kind not in "ui":
+        raise DataError(f"array of {array.dtype}: expected uint8, uint16, other integers 0..255, or floats")
+    if array.dtype != np.uint8 and (array.min() < 0 or array.max() > 255):
+        low, high = array.min(), array.max()
+        raise DataError(
+            f"array of {array.dtype} with values {low:g}..{high:g}: expected 0..255 (uint16: 0..65535; floats: 0..1)"
+        )
+    return Image.fromarray(np.ascontiguousarray(array, dtype=np.uint8))
 
 
 def bounded(image: Image.Image, name: str, original_side: int | None = None) -> Photo:
@@ -75,9 +100,10 @@ def expand_image_paths(paths: list[str], extra_suffixes: set[str] = frozenset())
     """Files as given; folders replaced by the image files (and files with extra_suffixes) directly inside, sorted."""
     expanded, wanted = [], IMAGE_SUFFIXES | set(extra_suffixes)
     for path in map(Path, paths):
-        if path.is_dir():
-            found = (p for p in path.iterdir() if p.suffix.lower() in wanted and not p.name.startswith("."))
-            expanded.extend(sorted(found))  # hidden files left half-written by other programs are skipped
-        else:
+        try:
+            found = [p for p in path.iterdir() if p.suffix.lower() in wanted and not p.name.startswith(".")]
+        except OSError:  # not a folder, or one that cannot be listed: the input itself, whose reading says why
             expanded.append(path)
+            continue
+        expanded.extend(sorted(found))  # hidden files left half-written by other programs are skipped
     return expanded

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from fer.atomic import atomic_file
 from fer.data.labels import EMOTIONS
 from fer.inference.faces import crop_face, detect_faces
 from fer.inference.photos import Photo, read_photo
@@ -72,6 +73,6 @@ def annotate(photo: Photo, faces: list[dict], path: Path) -> Path:
         text_box = draw.textbbox((x, top), text, font_size=font_size)
         draw.rectangle((text_box[0] - line, text_box[1] - line, text_box[2] + line, text_box[3] + line), fill=(0, 0, 0))
         draw.text((x, top), text, fill=(0, 230, 0), font_size=font_size)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    image.save(path)
+    with atomic_file(path) as handle:
+        image.save(handle, format="PNG")
     return path

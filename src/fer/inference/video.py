@@ -3,6 +3,7 @@
 import math
 import os
 import sys
+import tempfile
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +17,7 @@ from PIL import Image, UnidentifiedImageError
 from tqdm import tqdm
 
 from fer.data.labels import EMOTIONS
-from fer.errors import DataError
+from fer.errors import DataError, input_problem
 from fer.inference.face_finder import WHOLE_FRAME_EVERY, FaceFinder, SearchedFrame
 from fer.inference.faces import crop_face, detect_faces
 from fer.inference.photos import MAX_PIXELS, bounded
@@ -193,15 +194,26 @@ def expected_samples(info: VideoInfo, every: int, fps: float | None) -> int | No
     return math.floor((info.frame_count - 1) * fps / info.fps + 1e-9) + 1
 
 
-def nearest_analysed_frame(number: int, info: VideoInfo, every: int, fps: float | None) -> int:
-    previous = number
-    while not is_sampled(previous, info.fps, every, fps):
+def sampled_around(number: int, video_fps: float | None, every: int, fps: float | None) -> tuple[int, int]:
+    """The analysed frames at or before number, and after it: computed, not searched, so that any sampling ends."""
+    if fps is None or fps >= video_fps:
+        previous = number - number % (every if fps is None else 1)
+        return previous, previous + (every if fps is None else 1)
+    step = fps / video_fps  # is_sampled: frame n is the first at or after each 1/fps seconds
+    count = math.floor(number * step + 1e-9)  # analysed frames after frame 0, up to number
+    previous = 0 if count == 0 else math.ceil((count - 1e-9) / step)
+    following = math.ceil((count + 1 - 1e-9) / step)
+    while previous > 0 and not is_sampled(previous, video_fps, every, fps):  # rounding: a step or two at most
         previous -= 1
+    while not is_sampled(following, video_fps, every, fps):
+        following += 1
+    return previous, max(following, number + 1)
+
+
+def nearest_analysed_frame(number: int, info: VideoInfo, every: int, fps: float | None) -> int:
+    previous, following = sampled_around(number, info.fps, every, fps)
     if previous == number:
         return number
-    following = number + 1
-    while not is_sampled(following, info.fps, every, fps):
-        following += 1
     beyond_the_end = info.frame_count is not None and following >= info.frame_count
     return previous if beyond_the_end or number - previous <= following - number else following
 
@@ -221,15 +233,14 @@ def quiet_opencv() -> Iterator[None]:
 def open_video(path: str | Path) -> Iterator[tuple[cv2.VideoCapture, VideoInfo]]:
     """An open capture and its VideoInfo, checked before any frame is decoded; DataErrors name the file."""
     path = Path(path)
-    if not path.exists():
-        raise DataError(f"{path}: no such file")
-    if not path.is_file():
-        raise DataError(f"{path}: not a file")
+    problem = input_problem(path)
+    if problem:
+        raise DataError(f"{path}: {problem}")
     if path.stat().st_size == 0:
         raise DataError(f"{path}: empty file, not a video")
     refuse_still_image(path)
-    with quiet_opencv():
-        capture = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+    with quiet_opencv(), name_opencv_can_take(path) as usable:
+        capture = cv2.VideoCapture(str(usable), cv2.CAP_FFMPEG)
     try:
         if not capture.isOpened():
             raise DataError(f"{path}: not a video OpenCV can read (unknown format, or cut off before its index)")
@@ -246,12 +257,28 @@ def open_video(path: str | Path) -> Iterator[tuple[cv2.VideoCapture, VideoInfo]]
                 path=path,
                 width=width,
                 height=height,
-                fps=float(video_fps) if math.isfinite(video_fps) and 0 < video_fps <= 1000 else None,
+                fps=float(video_fps) if math.isfinite(video_fps) and video_fps > 0 else None,
                 frame_count=int(frame_count) if 0 < frame_count < 2**40 else None,
             ),
         )
     finally:
         capture.release()
+
+
+@contextmanager
+def name_opencv_can_take(path: Path) -> Iterator[Path]:
+    """path, or where its name is not UTF-8 (OpenCV's VideoCapture crashes the process on such names) a symbolic
+    link to it with a plain name, in a temporary folder removed afterwards."""
+    try:
+        str(path).encode("utf-8")
+        yield path
+        return
+    except UnicodeEncodeError:
+        pass
+    with tempfile.TemporaryDirectory(prefix="fer-video-") as folder:
+        link = Path(folder) / f"video{path.suffix.encode('ascii', 'replace').decode()}"
+        os.symlink(os.path.abspath(path), link)
+        yield link
 
 
 def refuse_still_image(path: Path) -> None:
@@ -377,7 +404,7 @@ def video_writer(output_path: Path, info: VideoInfo) -> Iterator[tuple[cv2.Video
     if output_path.suffix.lower() != ".avi":
         choices.append((output_path.with_suffix(".avi"), "MJPG"))
     for final, codec in choices:
-        partial = final.with_name(f".{final.stem}.partial{final.suffix}")
+        partial = final.with_name(f".fer-partial-{os.getpid()}{final.suffix}")  # a name OpenCV can take
         with quiet_opencv():
             writer = cv2.VideoWriter(
                 str(partial), cv2.VideoWriter_fourcc(*codec), info.fps or DEFAULT_FPS, (info.width, info.height)

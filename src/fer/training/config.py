@@ -58,6 +58,8 @@ def teacher_paths(teacher: str) -> list[str]:
 
 
 def check(config: TrainConfig) -> None:
+    if config.run_dir is not None and not str(config.run_dir).strip():
+        raise DataError("the run directory is empty; give a folder for the run (--run-dir)")
     if config.model not in MODEL_NAMES:
         raise DataError(f"unknown model {config.model!r}; expected one of {', '.join(MODEL_NAMES)}")
     if config.optimizer not in OPTIMIZERS:

@@ -1,9 +1,13 @@
 """Train a model from a config and write a complete run directory."""
 
 import dataclasses
+import fcntl
 import json
-import shutil
+import os
+import socket
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import keras
@@ -70,10 +74,48 @@ def holds_another_run(run_dir: Path, config: TrainConfig) -> bool:
     return bool(present) and not same_config(run_dir, config)
 
 
+BACKUP_FILES = ("latest.weights.h5", "training_metadata.json")  # what keras.callbacks.BackupAndRestore writes
+LOCK_FILE = "trainer.lock"  # one trainer per run directory at a time
+
+
 def clear_run(run_dir: Path) -> None:
-    shutil.rmtree(run_dir / "backup", ignore_errors=True)
+    """Remove the files a run writes, by name, and nothing else: a folder the user pointed at keeps its own files."""
+    remove_backup(run_dir)
     for name in (*PARTIAL_FILES, *RUN_FILES):
         (run_dir / name).unlink(missing_ok=True)
+
+
+def remove_backup(run_dir: Path) -> None:
+    """BackupAndRestore's files, and its folder once empty."""
+    backup = run_dir / "backup"
+    for name in BACKUP_FILES:
+        for path in (backup / name, backup / f"{name}.bkp"):
+            path.unlink(missing_ok=True)
+    if backup.is_dir() and not any(backup.iterdir()):
+        backup.rmdir()
+
+
+@contextmanager
+def sole_trainer(run_dir: Path) -> Iterator[None]:
+    """Hold run_dir's lock file while training: a second trainer is refused, naming the process that holds it. The
+    lock is the kernel's (flock), so a killed trainer's lock is released with it and the next one takes it over."""
+    handle = open(run_dir / LOCK_FILE, "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise DataError(f"{run_dir}: another trainer is running in it ({holder}); wait for it or stop it") from None
+    try:
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"process {os.getpid()} on {socket.gethostname()}\n")
+        handle.flush()
+        yield
+    finally:
+        (run_dir / LOCK_FILE).unlink(missing_ok=True)  # while still held: the next trainer starts a new one
+        handle.close()
 
 
 def train(
@@ -108,6 +150,12 @@ def train(
             raise DataError(f"{config.data}: no {usage} images; training needs Training, PublicTest and PrivateTest")
     teacher = load_teacher(config.teacher)  # before anything is written: a teacher that does not load stops here
     run_dir.mkdir(parents=True, exist_ok=True)
+    with sole_trainer(run_dir):
+        return train_in(run_dir, config, data, teacher, overwrite, strategy, private_test)
+
+
+def train_in(run_dir, config, data, teacher, overwrite, strategy, private_test) -> Path:
+    """train's work once run_dir is this process's alone."""
     if overwrite:
         clear_run(run_dir)
     for name in RUN_FILES:  # the same config, not finished: only its partial files (to resume from) are kept
@@ -179,7 +227,7 @@ def train(
     write_results(run_dir, best_model, data, config, history, best_epoch, clock.state, private_test)
     for partial in PARTIAL_FILES:
         (run_dir / partial).unlink(missing_ok=True)
-    shutil.rmtree(run_dir / "backup", ignore_errors=True)
+    remove_backup(run_dir)
     return run_dir
 
 
