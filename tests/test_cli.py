@@ -72,7 +72,6 @@ def test_train_command_writes_a_run(tmp_path, tiny_csv, capsys):
 @pytest.mark.parametrize(
     "argv",
     [
-        ["train", "--model", "resnet"],
         ["train", "--lr-schedule", "step"],
         ["train", "--strategy", "tpu"],
         ["evaluate", "--tta", "five-crop"],
@@ -82,6 +81,13 @@ def test_usage_mistakes_exit_non_zero(argv):
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
     assert exit_info.value.code != 0
+
+
+def test_an_unknown_model_name_is_one_line_naming_the_known_ones_and_the_module_form(capsys):
+    assert main(["train", "--model", "resnet"]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "unknown model 'resnet'" in error and "package.module:function" in error
+    assert all(name in error for name in ("csv_cnn", "image_cnn", "fer_net"))
 
 
 def test_a_file_that_is_no_model_is_a_clear_error(tmp_path, tiny_csv, capsys):

@@ -349,3 +349,149 @@ def test_every_output_goes_where_it_points_or_fails_in_one_line_and_nothing_else
             assert stat.S_ISFIFO(os.lstat(target).st_mode)
     written_there = {path for place in (target, real) if place.is_dir() for path in place.rglob("*")}
     assert snapshot(folder, {target, real} | written_there) == before
+
+
+# Found by a second adversarial pass, after the fixes above (issue 24's note lists them).
+
+
+@pytest.mark.parametrize("fps", ["1e-30", "5e-324"])
+def test_a_vanishing_fps_with_annotate_ends_and_writes_every_frame(tmp_path, fps):
+    video = clip(tmp_path / "v.avi", frames=6)
+    result = fer_process("predict", str(video), "--fps", fps, "--annotate", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    written = cv2.VideoCapture(str(next((tmp_path / "out").iterdir())))
+    assert int(written.get(cv2.CAP_PROP_FRAME_COUNT)) == 6
+
+
+def test_an_annotated_video_goes_into_a_folder_whose_name_is_not_utf8_and_through_links(tmp_path):
+    video = clip(tmp_path / "v.avi")
+    folder = Path(os.fsdecode(bytes(tmp_path) + b"/out\xff"))
+    result = fer_process("predict", str(video), "--annotate", str(folder))
+    assert result.returncode == 0, result.stderr
+    assert [path.name for path in folder.iterdir()] == ["v_annotated.mp4"]
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    (linked / "v_annotated.mp4").symlink_to(tmp_path / "real.mp4")
+    assert main(["predict", str(video), "--annotate", str(linked), "--quiet"]) == 0
+    assert (linked / "v_annotated.mp4").is_symlink() and (tmp_path / "real.mp4").stat().st_size > 1000
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="making a device node needs root")
+def test_a_full_or_closed_stdout_is_one_line_exit_3_and_the_files_are_written(tmp_path):
+    full = tmp_path / "full"
+    os.mknod(full, stat.S_IFCHR | 0o666, os.makedev(1, 7))  # another /dev/full, in the test's own folder
+    for stdout in (open(full, "w"), None):
+        csv = tmp_path / f"rows_{stdout is None}.csv"
+        command = [sys.executable, "-m", "fer.cli", "predict", str(SMILING), "--csv", str(csv)]
+        options = {"stdout": stdout} if stdout else {"stdout": subprocess.DEVNULL, "preexec_fn": lambda: os.close(1)}
+        result = subprocess.run(command, stderr=subprocess.PIPE, cwd=REPO_ROOT, timeout=120, **options)
+        assert result.returncode == PREDICT_SOME_FAILED and result.stderr.count(b"\n") == 1, result.stderr
+        assert ",happy," in csv.read_text()
+
+
+def test_an_empty_folder_and_a_name_with_a_line_break_are_one_line_each(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    broken = tmp_path / "bad\nname.jpg"
+    broken.write_text("not an image")
+    assert main(["predict", str(tmp_path / "empty"), str(broken), str(SMILING)]) == PREDICT_SOME_FAILED
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 2 and "no photo or video in this folder" in captured.err
+    assert "bad\\nname.jpg" in captured.err and "happy" in captured.out
+
+
+@pytest.mark.parametrize("name", ["loop.csv", "missing/.", "missing/.."])
+def test_a_link_loop_or_a_dot_name_as_csv_is_refused_before_any_work(tmp_path, name, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("loop.csv").symlink_to("loop.csv")
+    assert main(["predict", str(SMILING), "--csv", name]) == 2
+    assert capsys.readouterr().err.count("\n") == 1 and Path("loop.csv").is_symlink()
+    assert not Path("missing").exists()
+
+
+def test_train_never_writes_over_its_own_data_or_teacher(tiny_csv, tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    data = run_dir / "predictions.csv"
+    data.write_bytes(tiny_csv.read_bytes())
+    arguments = ["train", "--data", str(data), "--run-dir", str(run_dir), "--epochs", "1", "--overwrite"]
+    assert main(arguments) == 2
+    assert "an input of this run" in capsys.readouterr().err and data.read_bytes() == tiny_csv.read_bytes()
+    teacher = run_dir / "model.keras"
+    fer.build_model("csv_cnn").save(teacher)
+    before = teacher.read_bytes()
+    arguments = ["train", "--data", str(tiny_csv), "--run-dir", str(run_dir), "--epochs", "1", "--overwrite"]
+    assert main([*arguments, "--teacher", str(teacher), "--distill", "0.5"]) == 2
+    assert teacher.read_bytes() == before
+
+
+def test_a_trainer_lock_that_fer_did_not_write_is_left_alone(tiny_csv, tmp_path, capsys):
+    run_dir, mine = tmp_path / "run", tmp_path / "mine.txt"
+    run_dir.mkdir()
+    mine.write_text("my notes")
+    (run_dir / "trainer.lock").symlink_to(mine)
+    assert main(["train", "--data", str(tiny_csv), "--run-dir", str(run_dir), "--epochs", "1"]) == 2
+    assert "not a lock file fer wrote" in capsys.readouterr().err
+    assert mine.read_text() == "my notes" and (run_dir / "trainer.lock").is_symlink()
+
+
+@pytest.mark.parametrize("suffix", [".bz2", ".xz", ".gz"])
+def test_a_giant_line_in_a_compressed_csv_fails_fast(tmp_path, suffix):
+    import bz2
+    import gzip
+    import lzma
+
+    compress = {".bz2": bz2.compress, ".xz": lzma.compress, ".gz": gzip.compress}[suffix]
+    data = tmp_path / f"fer2013.csv{suffix}"
+    data.write_bytes(compress(b"emotion,pixels,Usage\n" + b"," * 20_000_000 + b"\n"))
+    started = time.monotonic()
+    with pytest.raises(DataError, match="line 2: longer than 65,536 bytes"):
+        fer.load_csv(data, use_cache=False)
+    assert time.monotonic() - started < 10
+
+
+def test_csv_lines_count_a_space_before_a_quote_and_lone_carriage_returns(tmp_path):
+    pixels = " ".join(["100"] * 2304)
+    two_lines = '0, "' + " ".join(["100"] * 1152) + "\n" + " ".join(["100"] * 1152) + '",PrivateTest\n'
+    data = tmp_path / "fer2013.csv"
+    data.write_text("emotion,pixels,Usage\n" + two_lines + "9," + pixels + ",Training\n")
+    with pytest.raises(DataError, match=r"line 4: emotion '9'"):
+        fer.load_csv(data, use_cache=False)
+    carriage_returns = tmp_path / "cr.csv"
+    carriage_returns.write_bytes(("emotion,pixels,Usage\r" + f"3,{pixels},Training\r" * 20).encode())
+    assert len(fer.load_csv(carriage_returns, use_cache=False)["Training"]) == 20
+
+
+def test_a_hidden_folder_or_a_multi_frame_image_in_a_class_folder_is_refused(tiny_folders):
+    from fer.data.image_folders import load_image_folders
+
+    hidden = tiny_folders / "train" / "happy" / ".more"
+    hidden.mkdir()
+    with pytest.raises(DataError, match=r"\.more: a folder inside class folder happy/"):
+        load_image_folders(tiny_folders, use_cache=False)
+    hidden.rmdir()
+    frames = [Image.new("L", (48, 48), 0), Image.new("L", (48, 48), 255)]
+    frames[0].save(tiny_folders / "train" / "sad" / "Training_77777.gif", save_all=True, append_images=frames[1:])
+    with pytest.raises(DataError, match="2 frames in one image"):
+        load_image_folders(tiny_folders, use_cache=False)
+
+
+def test_the_cache_key_tells_apart_folders_whose_names_and_bytes_run_together(tmp_path):
+    from fer.data.cache import digest_files
+
+    one, two = tmp_path / "one", tmp_path / "two"
+    for folder in (one, two):
+        folder.mkdir()
+    (one / "a").write_bytes(b"x" + b"b\0" + b"y")  # a's bytes end with what b's name and bytes would add
+    (two / "a").write_bytes(b"x")
+    (two / "b").write_bytes(b"y")
+    assert digest_files([one / "a"], one) != digest_files([two / "a", two / "b"], two)
+    odd = Path(os.fsdecode(bytes(tmp_path) + b"/d\xff.csv"))
+    odd.write_bytes(b"emotion,pixels,Usage\n")
+    assert digest_files([odd])  # a name that is not UTF-8 is hashed by its bytes
+
+
+def test_big_endian_16_bit_arrays_find_the_face():
+    rgb = np.asarray(Image.open(SMILING).convert("RGB"))
+    assert fer.predict((rgb.astype(np.uint16) * 257).astype(">u2"))[0]["label"] == "happy"
+    with pytest.raises(DataError, match="expected a path"):
+        fer.predict([1, 2, 3])

@@ -11,6 +11,8 @@ PUBLIC = {
     "OnnxModel": "fer.inference.runtime",
     "TrainConfig": "fer.training.config",
     "build_model": "fer.models.architectures",
+    "compare": "fer.evaluation.compare",
+    "register_model": "fer.models.registry",
     "evaluate": "fer.evaluation.metrics",
     "load_csv": "fer.data.csv_form",
     "load_data": "fer.data.datasets",

@@ -1,6 +1,7 @@
 """Write files so that a killed run never leaves one that looks complete but is not, to where the user points:
 a symlink is followed to its target (and stays a link), a FIFO or device is written to, not replaced."""
 
+import errno
 import json
 import os
 import stat
@@ -38,8 +39,14 @@ def check_output_name(path: str | Path) -> Path:
     text = os.fspath(path)
     if not text:
         raise DataError("an empty file name; give the file to write")
-    if text.endswith(os.sep) or Path(text).is_dir():
+    if text.endswith(os.sep) or os.path.basename(text) in (".", "..") or Path(text).is_dir():
         raise DataError(f"{text}: is a folder; give a file name")
+    if os.path.islink(text) and not os.path.exists(os.path.realpath(text)):
+        try:
+            os.stat(text)
+        except OSError as error:
+            if error.errno == errno.ELOOP:
+                raise DataError(f"{text}: a symbolic link loop; give a file name") from None
     return Path(text)
 
 

@@ -28,8 +28,35 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.handler(args)
     except (DataError, FileNotFoundError) as error:
-        print(f"fer {args.command}: error: {error}", file=sys.stderr)
+        print(f"fer {args.command}: error: {one_line(error)}", file=sys.stderr)
         return 2
+
+
+def one_line(message) -> str:
+    """The message on one line: a line break in a file name is shown escaped, as Python shows it."""
+    return str(message).replace("\r", "\\r").replace("\n", "\\n")
+
+
+def emit(text: str, command: str = "predict") -> bool:
+    """Print text on standard output; False, with one line on stderr, when it is closed or cannot be written
+    (a pipe closed by `| head`, a full device): the command's files are still written."""
+    try:
+        if sys.stdout is None:  # started with its standard output closed
+            raise BrokenPipeError("standard output is closed")
+        print(text, flush=True)
+        return True
+    except OSError as error:
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())  # Python's flush at exit would fail again
+            os.close(devnull)
+        except (OSError, AttributeError, ValueError):
+            pass
+        try:
+            print(f"fer {command}: error: standard output could not be written ({error})", file=sys.stderr)
+        except (OSError, AttributeError):
+            pass
+        return False
 
 
 def import_tensorflow(args: argparse.Namespace, what: str) -> None:
@@ -87,10 +114,23 @@ def build_parser() -> argparse.ArgumentParser:
     defaults = TrainConfig()
     for field in dataclasses.fields(TrainConfig):
         default = getattr(defaults, field.name)
+        if field.name == "model_source":
+            continue  # filled in from --model
+        if field.name == "augment":
+            train.add_argument(
+                "--augment",
+                type=lambda value: {"on": True, "off": False}[value],
+                metavar="{on,off}",
+                help="the model's augmentation on or off (default: the model's own setting)",
+            )
+            continue
         kind = {"epochs": int, "max_train_images": int}.get(field.name) or (str if default is None else type(default))
-        choices = {"model": MODEL_NAMES, "lr_schedule": LR_SCHEDULES, "optimizer": OPTIMIZERS}.get(field.name)
+        choices = {"lr_schedule": LR_SCHEDULES, "optimizer": OPTIMIZERS}.get(field.name)
+        help_text = f"default: {default}"
+        if field.name == "model":
+            help_text = f"{', '.join(MODEL_NAMES)}, or your own builder as package.module:function (default: {default})"
         train.add_argument(
-            f"--{field.name.replace('_', '-')}", type=kind, default=default, choices=choices, help=f"default: {default}"
+            f"--{field.name.replace('_', '-')}", type=kind, default=default, choices=choices, help=help_text
         )
     train.add_argument(
         "--overwrite", action="store_true", help="train again even if a finished run with this config exists"
@@ -133,6 +173,13 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--model", help=MODEL_HELP)
     predict.set_defaults(handler=run_predict)
 
+    compare = commands.add_parser(
+        "compare", help="two runs (or shipped, fast) on the same PrivateTest faces: McNemar, paired bootstrap"
+    )
+    compare.add_argument("runs", nargs=2, metavar="RUN", help="a run directory, shipped or fast")
+    compare.add_argument("--data", help="FER-2013 (default: $FER_DATA, ./data/fer2013, else ./data/sample)")
+    compare.set_defaults(handler=run_compare)
+
     export = commands.add_parser("export", help="export a model for deployment")
     export.add_argument("--format", choices=("onnx", "tflite"), default="tflite")
     export.add_argument("--model", help=MODEL_HELP)
@@ -145,7 +192,11 @@ def build_parser() -> argparse.ArgumentParser:
 def run_train(args: argparse.Namespace) -> int:
     from fer.training.config import TrainConfig
 
-    config = TrainConfig(**{field.name: getattr(args, field.name) for field in dataclasses.fields(TrainConfig)})
+    fields = [field.name for field in dataclasses.fields(TrainConfig)]
+    given = {name: getattr(args, name) for name in fields if hasattr(args, name)}
+    if ":" in args.model:  # package.module:function, importable from the current folder as with python -m
+        sys.path.insert(0, os.getcwd())
+    config = TrainConfig(**given)
     config.resolved()  # every setting checked before TensorFlow is imported or anything is read or written
     import_tensorflow(args, "fer train")
     from fer.training.loop import train
@@ -159,8 +210,7 @@ def run_train(args: argparse.Namespace) -> int:
     splits = json.loads((run_dir / "metrics.json").read_text())["splits"]
     # A registered candidate's run holds PrivateTest out until the selection: then only PublicTest is scored.
     shown = splits["PrivateTest"] if "PrivateTest" in splits else {"PublicTest": splits["PublicTest"]}
-    print(json.dumps(shown | {"run_dir": str(run_dir)}, indent=2))
-    return 0
+    return 0 if emit(json.dumps(shown | {"run_dir": str(run_dir)}, indent=2), "train") else PREDICT_SOME_FAILED
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
@@ -178,8 +228,17 @@ def run_evaluate(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise DataError(f"{data_dir}: {error}") from None
     summary = {"model": model_name, "data": str(data_dir), "tta": args.tta, "splits": results}
-    print(json.dumps(summary, indent=2))
-    return 0
+    return 0 if emit(json.dumps(summary, indent=2), "evaluate") else PREDICT_SOME_FAILED
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    import_tensorflow(args, "fer compare")
+    from fer.evaluation.compare import compare
+
+    result = compare(*args.runs, data=args.data)
+    for note in result["already_public"]:
+        print(f"fer compare: note: {one_line(note)}", file=sys.stderr)
+    return 0 if emit(json.dumps(result, indent=2), "compare") else PREDICT_SOME_FAILED
 
 
 def run_predict(args: argparse.Namespace) -> int:
@@ -201,6 +260,11 @@ def run_predict(args: argparse.Namespace) -> int:
     paths = expand_image_paths(args.paths, extra_suffixes=VIDEO_SUFFIXES)
     records, frames = [], {}
     for path in progress(paths, "photos", enabled=not args.quiet and len(paths) > PROGRESS_MIN_ITEMS):
+        if path.is_dir():  # expand_image_paths leaves a folder only when it holds no photo or video
+            error = f"{path}: no photo or video in this folder"
+            records.append({"path": str(path), "error": error, "faces": []})
+            print(f"fer predict: error: {one_line(error)}", file=sys.stderr)
+            continue
         if path.suffix.lower() in VIDEO_SUFFIXES:
             record, frames[str(path)] = predict_video_record(path, model, args)
             records.append(record)
@@ -210,14 +274,14 @@ def run_predict(args: argparse.Namespace) -> int:
             faces = predict_photo(photo, model)
         except DataError as error:
             records.append({"path": str(path), "error": str(error), "faces": []})
-            print(f"fer predict: error: {error}", file=sys.stderr)
+            print(f"fer predict: error: {one_line(error)}", file=sys.stderr)
             continue
         notes = [] if faces else ["no face found"]
         if photo.frame_count > 1:  # an animated GIF or a multi-page TIFF
             notes.append(f"the first of its {photo.frame_count} frames was analysed")
         records.append({"path": str(path), "faces": faces} | ({"note": "; ".join(notes)} if notes else {}))
     failed = any("error" in record for record in records)
-    failed |= not print_results(json.dumps(records, indent=2) if args.json else predictions_table(records))
+    failed |= not emit(json.dumps(records, indent=2) if args.json else predictions_table(records))
     taken = {key for path in paths for key in same_file_keys(path)}  # no output replaces an input or an output
     if args.csv:
         csv_path = claim_said(Path(args.csv), taken)
@@ -244,21 +308,6 @@ def check_output_names(args: argparse.Namespace) -> None:
     if folder is not None and (not folder or Path(folder).exists() and not Path(folder).is_dir()):
         raise DataError(f"--annotate {args.annotate!r}: give a folder to write the annotated copies into")
 
-
-def print_results(text: str) -> bool:
-    """Print text; False, with one line on stderr, when standard output is closed (the outputs are still written)."""
-    try:
-        print(text, flush=True)
-        return True
-    except BrokenPipeError:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())  # Python's flush at exit would fail again
-        os.close(devnull)
-        try:
-            print("fer predict: error: standard output was closed before the results were printed", file=sys.stderr)
-        except OSError:
-            pass
-        return False
 
 
 def claim(path: Path, taken: set, numbered=None) -> Path:
@@ -308,9 +357,9 @@ def predict_video_record(path: Path, model, args: argparse.Namespace):
         frame = predict_video(path, every=args.every, fps=args.fps, model=model, progress=not args.quiet)
     except IncompleteVideoError as error:  # the frames before the damage were analysed: keep them
         frame, record["error"] = error.predictions, str(error)
-        print(f"fer predict: error: {error}", file=sys.stderr)
+        print(f"fer predict: error: {one_line(error)}", file=sys.stderr)
     except DataError as error:
-        print(f"fer predict: error: {error}", file=sys.stderr)
+        print(f"fer predict: error: {one_line(error)}", file=sys.stderr)
         return {**record, "error": str(error), "tracks": []}, None
     record["frames_with_faces"] = int(frame["frame"].nunique())
     record["tracks"] = track_summary(frame).to_dict("records")
@@ -325,7 +374,7 @@ def write_output(path: Path, write) -> bool:
         write(path)
         return True
     except (DataError, OSError) as error:
-        print(f"fer predict: error: {path}: not written ({error})", file=sys.stderr)
+        print(f"fer predict: error: {one_line(path)}: not written ({one_line(error)})", file=sys.stderr)
         return False
 
 
@@ -380,6 +429,11 @@ def write_annotated_copies(
     from fer.inference.photos import read_photo
     from fer.inference.predict import annotate
 
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:  # one line for the folder, not one per copy
+        print(f"fer predict: error: {one_line(folder)}: cannot make the folder ({error.strerror})", file=sys.stderr)
+        return False
     all_written = True
     for record in records:
         source = Path(record["path"])
@@ -469,8 +523,7 @@ def run_export(args: argparse.Namespace) -> int:
                 export_tflite(model, output)
     except OSError as error:
         raise DataError(f"{output}: cannot be written ({error.strerror or error})") from None
-    print(f"wrote {output}")
-    return 0
+    return 0 if emit(f"wrote {output}", "export") else PREDICT_SOME_FAILED
 
 
 def check_writable(output: Path) -> None:

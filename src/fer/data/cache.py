@@ -24,9 +24,11 @@ def digest_files(paths: Iterable[Path], root: Path | None = None) -> str:
     """SHA-256 over the names (relative to root) and bytes of the given files."""
     digest = hashlib.sha256(CACHE_FORMAT_VERSION.encode())
     for path in paths:
-        name = path.relative_to(root) if root else path.name
-        digest.update(str(name).encode() + b"\0")
+        name = os.fsencode(path.relative_to(root) if root else path.name)  # any name, UTF-8 or not
         with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            # each name and content preceded by its length: no two different sets of files give the same bytes
+            digest.update(len(name).to_bytes(8, "big") + name + size.to_bytes(8, "big"))
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
     return digest.hexdigest()

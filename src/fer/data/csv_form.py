@@ -1,10 +1,13 @@
 """Load the CSV form of FER-2013 (columns emotion, pixels, Usage; plain or .gz)."""
 
+import bz2
 import csv
 import gzip
 import io
+import lzma
 import re
 import warnings
+import zipfile
 import zlib
 from pathlib import Path
 
@@ -63,16 +66,28 @@ class RowError(DataError):
 
 
 def check_line_lengths(path: Path) -> None:
-    """A DataError naming the first line longer than MAX_LINE_BYTES, read in pieces of at most that size."""
+    """A DataError naming the first line longer than MAX_LINE_BYTES (lines end at \\n, \\r\\n or a lone \\r, as
+    pandas reads them), read in blocks of 1 MiB: memory stays bounded whatever the line."""
     with open_bytes(path) as handle:
-        number, ended = 1, True
-        while piece := handle.readline(MAX_LINE_BYTES + 1):
-            if len(piece) > MAX_LINE_BYTES:
+        number, length, after_return = 1, 0, False
+        while block := handle.read(1 << 20):
+            codes = np.frombuffer(block, dtype=np.uint8)
+            ends = np.flatnonzero((codes == 10) | (codes == 13))
+            start = 0
+            for end in ends:
+                length += end - start
+                if length > MAX_LINE_BYTES:
+                    break
+                newline_after_return = codes[end] == 10 and after_return and end == start
+                number += 0 if newline_after_return else 1  # \r\n is one line end
+                after_return, length, start = codes[end] == 13, 0, end + 1
+            else:
+                length += len(codes) - start
+                after_return = after_return and start == len(codes)
+            if length > MAX_LINE_BYTES:
                 raise DataError(
                     f"{path}, line {number}: longer than {MAX_LINE_BYTES:,} bytes, which no FER-2013 row is"
                 )
-            ended = piece.endswith(b"\n")
-            number += ended
 
 
 def read_frame(path: Path) -> pd.DataFrame:
@@ -80,22 +95,22 @@ def read_frame(path: Path) -> pd.DataFrame:
     encoding = text_encoding(path)
     try:
         check_line_lengths(path)
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", pd.errors.ParserWarning)  # extra fields dropped: refuse, not truncate
-            frame = pd.read_csv(
-                path,
-                dtype=str,
-                keep_default_na=False,
-                skipinitialspace=True,
-                skip_blank_lines=False,
-                encoding=encoding,
-                index_col=False,  # a row with an extra field is an error, not a row index
-            )
+        with open_bytes(path) as handle:  # decompressed as check_line_lengths read it
+            frame = read_rows(handle, encoding)
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: the file is empty") from None
     except UnicodeDecodeError:
         raise DataError(f"{path}, line {first_undecodable_line(path, encoding)}: not {encoding} text") from None
-    except (pd.errors.ParserError, pd.errors.ParserWarning, gzip.BadGzipFile, zlib.error, EOFError, OSError) as error:
+    except (
+        pd.errors.ParserError,
+        pd.errors.ParserWarning,
+        gzip.BadGzipFile,
+        zlib.error,
+        lzma.LZMAError,
+        zipfile.BadZipFile,
+        EOFError,
+        OSError,
+    ) as error:
         reason = " ".join(str(error).split())  # pandas' messages end in a newline: keep the error one line
         raise DataError(f"{path}: cannot be read as CSV ({reason})") from None
     frame.columns = [str(column).strip() for column in frame.columns]
@@ -113,8 +128,33 @@ def read_frame(path: Path) -> pd.DataFrame:
     return frame
 
 
+def read_rows(handle, encoding: str) -> pd.DataFrame:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pd.errors.ParserWarning)  # extra fields dropped: refuse, not truncate
+        return pd.read_csv(
+            handle,
+            dtype=str,
+            keep_default_na=False,
+            skipinitialspace=True,
+            skip_blank_lines=False,
+            encoding=encoding,
+            index_col=False,  # a row with an extra field is an error, not a row index
+            compression=None,
+        )
+
+
 def open_bytes(path: Path):
-    return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
+    """The file's bytes, decompressed by its suffix (.gz, .bz2, .xz, or a .zip of one file), as pandas would."""
+    suffix = path.suffix.lower()
+    if suffix == ".zip":
+        archive = zipfile.ZipFile(path)
+        members = [name for name in archive.namelist() if not name.endswith("/")]
+        if len(members) != 1:
+            archive.close()
+            raise DataError(f"{path}: a .zip of {len(members)} files; expected one CSV inside")
+        return archive.open(members[0])
+    opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}.get(suffix, open)
+    return opener(path, "rb")
 
 
 def text_encoding(path: Path) -> str:
@@ -122,7 +162,7 @@ def text_encoding(path: Path) -> str:
     try:
         with open_bytes(path) as handle:
             start = handle.read(4)
-    except (gzip.BadGzipFile, zlib.error, EOFError, OSError) as error:
+    except (gzip.BadGzipFile, zlib.error, EOFError, OSError, lzma.LZMAError, zipfile.BadZipFile) as error:
         raise DataError(f"{path}: cannot be read ({error})") from None
     if start.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "utf-16"
@@ -148,7 +188,7 @@ def line_of(path: Path, row: int) -> int:
     try:
         with open_bytes(path) as handle:
             text = io.TextIOWrapper(handle, encoding=text_encoding(path), newline="")
-            reader = csv.reader(text)
+            reader = csv.reader(text, skipinitialspace=True)  # as pandas reads it
             start = 1
             for record, _ in enumerate(reader):
                 if record == row + 1:  # record 0 is the header

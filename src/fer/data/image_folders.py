@@ -46,10 +46,12 @@ def list_image_files(root: Path) -> list[Path]:
             folder = part_dir / emotion
             if not folder.is_dir():
                 raise DataError(f"{part_dir}: missing class folder {emotion}/")
-            entries = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
-            for entry in entries:  # nothing inside a class folder is skipped without a word
+            entries = sorted(folder.iterdir())
+            for entry in entries:  # nothing inside a class folder is skipped without a word, but hidden files
                 if entry.is_dir():
                     raise DataError(f"{entry}: a folder inside class folder {emotion}/; put its images in {folder}")
+            entries = [entry for entry in entries if not entry.name.startswith(".")]  # .DS_Store, half-written files
+            for entry in entries:
                 problem = input_problem(entry)
                 if problem:
                     raise DataError(f"{entry}: {problem}")
@@ -75,4 +77,6 @@ def decode_files(root: Path, files: list[Path]) -> Splits:
 def read_gray_48(path: Path) -> np.ndarray:
     """Decode one image as 48x48 gray uint8; colour or other sizes are converted."""
     with reading_image(path), Image.open(io.BytesIO(path.read_bytes())) as image:
+        if getattr(image, "n_frames", 1) > 1:
+            raise DataError(f"{path}: {image.n_frames} frames in one image; a FER-2013 face is a single image")
         return to_gray_48(ImageOps.exif_transpose(image))

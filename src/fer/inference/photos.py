@@ -30,7 +30,10 @@ def read_photo(source: "str | Path | Image.Image | np.ndarray") -> Photo:
     if isinstance(source, np.ndarray):
         return bounded(from_array(source), "array")
     if isinstance(source, Image.Image):
-        return bounded(source, getattr(source, "filename", "") or "image")
+        with reading_image(getattr(source, "filename", "") or "image"):
+            return bounded(source, getattr(source, "filename", "") or "image")
+    if not isinstance(source, str | Path):
+        raise DataError(f"a {type(source).__name__}: expected a path, a PIL image or a numpy array")
     path = Path(source)
     problem = input_problem(path)
     if problem:
@@ -65,7 +68,7 @@ def from_array(array: np.ndarray) -> Image.Image:
         raise DataError(f"array of shape {array.shape}: expected HxW gray, HxWx3 RGB or HxWx4 RGBA")
     if array.size == 0:
         raise DataError(f"array of shape {array.shape}: an empty image")
-    if array.dtype == np.uint16:
+    if array.dtype.kind == "u" and array.dtype.itemsize == 2:  # either byte order
         array = np.rint(array / 257.0)
     elif array.dtype.kind == "f":
         if not np.isfinite(array).all():
@@ -105,5 +108,7 @@ def expand_image_paths(paths: list[str], extra_suffixes: set[str] = frozenset())
         except OSError:  # not a folder, or one that cannot be listed: the input itself, whose reading says why
             expanded.append(path)
             continue
-        expanded.extend(sorted(found))  # hidden files left half-written by other programs are skipped
+        # hidden files left half-written by other programs are skipped; a folder with nothing to read stays, to be
+        # reported as such
+        expanded.extend(sorted(found) or [path])
     return expanded

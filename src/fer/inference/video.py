@@ -2,6 +2,7 @@
 
 import math
 import os
+import shutil
 import sys
 import tempfile
 import warnings
@@ -200,13 +201,16 @@ def sampled_around(number: int, video_fps: float | None, every: int, fps: float 
         previous = number - number % (every if fps is None else 1)
         return previous, previous + (every if fps is None else 1)
     step = fps / video_fps  # is_sampled: frame n is the first at or after each 1/fps seconds
+    if not step > 1e-12:  # no second analysed frame within any video's length
+        return 0, sys.maxsize
     count = math.floor(number * step + 1e-9)  # analysed frames after frame 0, up to number
     previous = 0 if count == 0 else math.ceil((count - 1e-9) / step)
     following = math.ceil((count + 1 - 1e-9) / step)
-    while previous > 0 and not is_sampled(previous, video_fps, every, fps):  # rounding: a step or two at most
-        previous -= 1
-    while not is_sampled(following, video_fps, every, fps):
-        following += 1
+    for _ in range(3):  # rounding: a step or two at most, and never a search
+        if previous > 0 and not is_sampled(previous, video_fps, every, fps):
+            previous -= 1
+        if not is_sampled(following, video_fps, every, fps):
+            following += 1
     return previous, max(following, number + 1)
 
 
@@ -393,37 +397,40 @@ def as_table(rows: list[dict]) -> pd.DataFrame:
 
 @contextmanager
 def video_writer(output_path: Path, info: VideoInfo) -> Iterator[tuple[cv2.VideoWriter, Path]]:
-    """A writer to a hidden file beside output_path, renamed into place when the block succeeds."""
+    """A writer to a file in a temporary folder, copied to output_path (fer.atomic: a link is followed, a FIFO or a
+    device written to, a regular file replaced atomically) when the block succeeds. OpenCV never sees the output's
+    own name, which may not be UTF-8 (its writer crashes the process on such names)."""
+    from fer.atomic import atomic_file, check_output_name
+
     try:
+        check_output_name(output_path)
         output_path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise DataError(f"{output_path}: cannot write there ({error.strerror or error})") from None
-    if output_path.is_dir():
-        raise DataError(f"{output_path}: a folder; give a file name for the annotated video")
     choices = [(output_path, "MJPG")] if output_path.suffix.lower() == ".avi" else [(output_path, "mp4v")]
     if output_path.suffix.lower() != ".avi":
         choices.append((output_path.with_suffix(".avi"), "MJPG"))
-    for final, codec in choices:
-        partial = final.with_name(f".fer-partial-{os.getpid()}{final.suffix}")  # a name OpenCV can take
-        with quiet_opencv():
-            writer = cv2.VideoWriter(
-                str(partial), cv2.VideoWriter_fourcc(*codec), info.fps or DEFAULT_FPS, (info.width, info.height)
-            )
-        if writer.isOpened():
-            break
-        writer.release()
-        partial.unlink(missing_ok=True)
-    else:
-        raise DataError(f"{output_path}: cannot write a video there (no mp4v or MJPG encoder, or no permission)")
-    try:
-        yield writer, final
-        writer.release()
-        os.replace(partial, final)
-    except OSError as error:
-        raise DataError(f"{final}: cannot write ({error.strerror or error})") from None
-    finally:
-        writer.release()
-        partial.unlink(missing_ok=True)
+    with tempfile.TemporaryDirectory(prefix="fer-annotated-") as folder:
+        for final, codec in choices:
+            partial = Path(folder) / f"partial{final.suffix.lower()}"
+            with quiet_opencv():
+                writer = cv2.VideoWriter(
+                    str(partial), cv2.VideoWriter_fourcc(*codec), info.fps or DEFAULT_FPS, (info.width, info.height)
+                )
+            if writer.isOpened():
+                break
+            writer.release()
+        else:
+            raise DataError(f"{output_path}: cannot write a video (no mp4v or MJPG encoder)")
+        try:
+            yield writer, final
+            writer.release()
+            with open(partial, "rb") as source, atomic_file(final) as target:
+                shutil.copyfileobj(source, target, 1 << 20)
+        except OSError as error:
+            raise DataError(f"{final}: cannot write ({error.strerror or error})") from None
+        finally:
+            writer.release()
 
 
 def draw_faces(bgr: np.ndarray, faces: list[dict]) -> None:

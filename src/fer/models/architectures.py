@@ -11,20 +11,35 @@ INPUT_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, 1)
 
 
 def build_model(
-    name: str, input_shape: tuple[int, int, int] = INPUT_SHAPE, num_classes: int = NUM_CLASSES
+    name: str,
+    input_shape: tuple[int, int, int] = INPUT_SHAPE,
+    num_classes: int = NUM_CLASSES,
+    augment: bool | None = None,
 ) -> keras.Model:
     """The registered model called name (fer.models.registry), taking gray values 0..255 and returning
-    class probabilities in FER-2013 order."""
-    builder = globals()[model_spec(name).builder]
-    return builder(name, input_shape, num_classes)
+    class probabilities in FER-2013 order. augment: None is the model's registered default; True or False turns
+    its augmentation on or off (the image pipeline's, or fer_net's own; a user's model gets the image pipeline's
+    in front of it)."""
+    spec = model_spec(name)
+    augment = spec.augment if augment is None else augment
+    if isinstance(spec.builder, str):
+        return globals()[spec.builder](name, input_shape, num_classes, augment=augment)
+    network = spec.builder(input_shape, num_classes)
+    if not isinstance(network, keras.Model):
+        raise ValueError(f"model {name!r}: its builder returned {type(network).__name__}, not a keras.Model")
+    if not augment:
+        return network
+    return keras.Sequential([keras.Input(shape=input_shape), *augmentation_layers(), network], name=f"{name}_augmented")
 
 
-def build_study_cnn(name: str, input_shape: tuple[int, int, int] = INPUT_SHAPE, num_classes: int = NUM_CLASSES):
-    """The study's CNN: four conv blocks, dense 256, dropout; "image_cnn" puts the image pipeline's
-    augmentation (rotation, shift, zoom, horizontal flip; active only in training) in front."""
+def build_study_cnn(
+    name: str, input_shape: tuple[int, int, int] = INPUT_SHAPE, num_classes: int = NUM_CLASSES, augment: bool = False
+):
+    """The study's CNN: four conv blocks, dense 256, dropout; with augment (the image pipeline, "image_cnn"), the
+    image pipeline's augmentation (rotation, shift, zoom, horizontal flip; active only in training) in front."""
     model = keras.Sequential(name=name)
     model.add(keras.Input(shape=input_shape))
-    if name == "image_cnn":
+    if augment:
         for layer in augmentation_layers():
             model.add(layer)
     model.add(layers.Rescaling(1.0 / 255))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from fer.data.locations import default_data_dir
 from fer.errors import DataError
-from fer.models.registry import MODEL_NAMES, model_spec
+from fer.models.registry import model_spec
 
 LR_SCHEDULES = ("constant", "cosine", "plateau")
 OPTIMIZERS = ("adam", "sgd")  # sgd: momentum 0.9 with Nesterov's correction, as the strongest FER-2013 recipes
@@ -19,7 +19,9 @@ OPTIMIZERS = ("adam", "sgd")  # sgd: momentum 0.9 with Nesterov's correction, as
 class TrainConfig:
     """Everything a run depends on; paths are relative to the current directory unless absolute."""
 
-    model: str = "csv_cnn"  # a name in fer.models.registry
+    # a name in fer.models.registry (or registered with fer.register_model), "package.module:function", or a builder
+    # function or an uncompiled keras.Model object (resolved() registers it and keeps its name)
+    model: str = "csv_cnn"
     data: str | None = None  # a CSV, a folder root, or a directory holding either; None: default_data_dir()
     run_dir: str | None = None  # None: runs/<model>
     epochs: int | None = None  # None: the model's registered default (the study's for its pipelines)
@@ -38,18 +40,48 @@ class TrainConfig:
     distill: float = 0.0
     seed: int = 42
     max_train_images: int | None = None  # a random subset, for quick runs
+    augment: bool | None = None  # None: the model's registered default; True or False turns its augmentation on or off
+    model_source: str | None = None  # filled in: where a model from outside the package came from, "module:function"
 
     def resolved(self) -> "TrainConfig":
         """A checked copy with defaults filled in and paths made portable; DataError on a bad setting."""
+        self = dataclasses.replace(self, model=model_name(self.model))
         check(self)
-        epochs = self.epochs if self.epochs is not None else model_spec(self.model).epochs
+        spec = model_spec(self.model)
+        epochs = self.epochs if self.epochs is not None else spec.epochs
         run_dir = self.run_dir if self.run_dir is not None else f"runs/{self.model}"
         data = self.data if self.data is not None else str(default_data_dir())
         blocked = next((folder for folder in Path(run_dir).resolve().parents if folder.is_file()), None)
         if blocked or Path(run_dir).is_file():
             raise DataError(f"{run_dir}: cannot be a run directory ({blocked or run_dir} is a file)")
         teacher = ",".join(portable(path) for path in teacher_paths(self.teacher))
-        return dataclasses.replace(self, epochs=epochs, data=portable(data), run_dir=portable(run_dir), teacher=teacher)
+        return dataclasses.replace(
+            self,
+            epochs=epochs,
+            data=portable(data),
+            run_dir=portable(run_dir),
+            teacher=teacher,
+            model_source=spec.source,
+        )
+
+
+def model_name(model) -> str:
+    """The registry's name for config.model: a name as it is; a builder function or a keras.Model object registered
+    (a function under "module:function" unless fer.register_model named it; an object as "object:<its name>")."""
+    if isinstance(model, str):
+        return model
+    from fer.models.registry import MODELS, register_builder
+
+    registered = next((spec.name for spec in MODELS.values() if spec.builder is model), None)
+    if registered:
+        return registered
+    if hasattr(model, "fit") and hasattr(model, "get_config"):  # a keras.Model: fit trains it, as keras.Model.fit
+        network = model
+        source = f"a keras.Model object named {model.name!r}, given to fer.train (give it again to resume)"
+        return register_builder(lambda input_shape, num_classes: network, f"object:{model.name}", source=source).name
+    if callable(model):
+        return register_builder(model, f"{model.__module__}:{model.__qualname__}").name
+    raise DataError(f"model must be a name, a builder function or a keras.Model, not {type(model).__name__}")
 
 
 def teacher_paths(teacher: str) -> list[str]:
@@ -60,8 +92,12 @@ def teacher_paths(teacher: str) -> list[str]:
 def check(config: TrainConfig) -> None:
     if config.run_dir is not None and not str(config.run_dir).strip():
         raise DataError("the run directory is empty; give a folder for the run (--run-dir)")
-    if config.model not in MODEL_NAMES:
-        raise DataError(f"unknown model {config.model!r}; expected one of {', '.join(MODEL_NAMES)}")
+    try:
+        model_spec(config.model)
+    except ValueError as error:
+        raise DataError(str(error)) from None
+    if config.augment is not None and not isinstance(config.augment, bool):
+        raise DataError(f"augment must be True, False or None (the model's default), not {config.augment!r}")
     if config.optimizer not in OPTIMIZERS:
         raise DataError(f"unknown optimizer {config.optimizer!r}; expected one of {', '.join(OPTIMIZERS)}")
     if config.lr_schedule not in LR_SCHEDULES:

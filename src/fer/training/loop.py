@@ -24,7 +24,7 @@ from fer.evaluation.metrics import classification_report_text, evaluate, predict
 from fer.models.architectures import build_model
 from fer.models.files import load_model, save_model
 from fer.models.registry import model_spec
-from fer.training.config import TrainConfig, read_config
+from fer.training.config import TrainConfig, read_config, teacher_paths
 from fer.training.distillation import cached_teacher_probabilities, load_teacher, training_targets
 from fer.training.machine import describe_machine, machine_summary
 
@@ -66,6 +66,20 @@ def same_config(run_dir: Path, config: TrainConfig) -> bool:
     return saved is not None and dataclasses.replace(saved, run_dir=config.run_dir) == config
 
 
+def refuse_writing_over_inputs(run_dir: Path, config: TrainConfig) -> None:
+    """A DataError when a file this run writes would be one of its inputs (its data, a teacher's model), by path,
+    link or hard link: --overwrite removes, and every run rewrites, the files a run writes."""
+    from fer.atomic import same_file_keys
+
+    written = [run_dir / name for name in (*RUN_FILES, *PARTIAL_FILES, LOCK_FILE)]
+    inputs = [Path(config.data), *(Path(path) for path in teacher_paths(config.teacher))]
+    inputs += [path / "model.keras" for path in inputs if path.is_dir()]
+    taken = {key for path in inputs for key in same_file_keys(path)}
+    for path in written:
+        if same_file_keys(path) & taken:
+            raise DataError(f"{path}: an input of this run (--data or --teacher); choose another --run-dir")
+
+
 def holds_another_run(run_dir: Path, config: TrainConfig) -> bool:
     """Whether run_dir holds files of a run (finished or not) made with a different config."""
     if not run_dir.exists():
@@ -99,7 +113,10 @@ def remove_backup(run_dir: Path) -> None:
 def sole_trainer(run_dir: Path) -> Iterator[None]:
     """Hold run_dir's lock file while training: a second trainer is refused, naming the process that holds it. The
     lock is the kernel's (flock), so a killed trainer's lock is released with it and the next one takes it over."""
-    handle = open(run_dir / LOCK_FILE, "a+")
+    lock = run_dir / LOCK_FILE
+    if lock.is_symlink() or lock.exists() and not (lock.is_file() and lock.read_bytes().startswith(b"process ")):
+        raise DataError(f"{lock}: not a lock file fer wrote; it is left as it is: choose another --run-dir")
+    handle = open(lock, "a+")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -140,15 +157,14 @@ def train(
         print(f"Reusing the finished run in {run_dir} (same config); pass overwrite=True to train again.")
         return run_dir
     if not overwrite and holds_another_run(run_dir, config):
-        raise DataError(
-            f"{run_dir} holds a run with a different config.json; choose another --run-dir, "
-            "or pass --overwrite to replace it"
-        )
+        what = "a run with a different config.json" if (run_dir / "config.json").exists() else "files a run writes"
+        raise DataError(f"{run_dir} holds {what}; choose another --run-dir, or pass --overwrite to replace them")
     data = load_data(config.data, form=model_spec(config.model).data_form)
     for usage in ("Training", "PublicTest", "PrivateTest"):
         if len(data[usage]) == 0:
             raise DataError(f"{config.data}: no {usage} images; training needs Training, PublicTest and PrivateTest")
     teacher = load_teacher(config.teacher)  # before anything is written: a teacher that does not load stops here
+    refuse_writing_over_inputs(run_dir, config)
     run_dir.mkdir(parents=True, exist_ok=True)
     with sole_trainer(run_dir):
         return train_in(run_dir, config, data, teacher, overwrite, strategy, private_test)
@@ -182,7 +198,7 @@ def train_in(run_dir, config, data, teacher, overwrite, strategy, private_test) 
         random_erasing=config.random_erasing,
     )
     with (strategy or tf.distribute.get_strategy()).scope():
-        model = build_model(config.model)
+        model = build_model(config.model, augment=config.augment)
         model.compile(
             optimizer=optimizer(config, steps_per_epoch),
             loss=keras.losses.CategoricalCrossentropy(
