@@ -15,7 +15,13 @@ import papermill
 from fer.data.locations import default_data_dir, is_sample
 from scripts.repository import NOTEBOOK_DIR, REPO_ROOT, output_root, shown
 
-NOTEBOOKS = ("csv_pipeline.ipynb", "image_pipeline.ipynb", "comparison.ipynb", "real_photos.ipynb")
+NOTEBOOKS = (
+    "csv_pipeline.ipynb",
+    "image_pipeline.ipynb",
+    "comparison.ipynb",
+    "real_photos.ipynb",
+    "your_experiment.ipynb",
+)
 # What TensorFlow logs as it starts, before absl's logging reads TF_CPP_MIN_LOG_LEVEL (the oneDNN notice on CPUs
 # where oneDNN is on by default): absl's warning about it, and its info lines ("I0000 00:00:17... port.cc:153] ...").
 TENSORFLOW_STARTUP_LINE = re.compile(
