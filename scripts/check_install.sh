@@ -53,7 +53,10 @@ set +e
 status=$?
 set -e
 cat evaluate.out
-[[ $status == 2 && $(wc -l < evaluate.out) == 1 ]] && grep -qF 'pip install "fer2013-study[train]"' evaluate.out
+if ! [[ $status == 2 && $(wc -l < evaluate.out) == 1 ]] || ! grep -qF 'pip install "fer2013-study[train]"' evaluate.out; then
+  echo "the base install's fer evaluate must say in one line that it needs the train extra" >&2
+  exit 1
+fi
 
 echo "== with the train extra: the Keras path"
 python3 -m venv "$work/full"

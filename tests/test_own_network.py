@@ -182,3 +182,20 @@ def test_fer_compare_on_two_committed_runs_reproduces_the_readmes_paired_test(fu
     assert result["mcnemar_p"] == pytest.approx(row["mcnemar_p"], rel=1e-9)
     assert result["difference_ci95"] == pytest.approx([row["difference_ci95_low"], row["difference_ci95_high"]])
     assert (result["only_a_right"], result["only_b_right"]) == (row["only_a_right"], row["only_b_right"])
+
+
+def test_a_run_compared_with_itself_agrees_everywhere(tmp_path, tiny_csv):
+    chosen = finished_record(tmp_path / "chosen", "PublicTest accuracy", private=True)
+    result = fer.compare(chosen, chosen, data=tiny_csv)
+    assert result["only_a_right"] == result["only_b_right"] == 0 and result["mcnemar_p"] == 1.0
+    assert len(result["already_public"]) == 1
+
+
+def test_bad_augment_values_and_nameless_builders_are_one_clear_error(capsys):
+    import functools
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--augment", "yes"])
+    assert exit_info.value.code == 2 and "invalid choice" in capsys.readouterr().err
+    with pytest.raises(DataError, match="has no name"):
+        fer.TrainConfig(model=functools.partial(tiny_builder)).resolved()

@@ -118,10 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
             continue  # filled in from --model
         if field.name == "augment":
             train.add_argument(
-                "--augment",
-                type=lambda value: {"on": True, "off": False}[value],
-                metavar="{on,off}",
-                help="the model's augmentation on or off (default: the model's own setting)",
+                "--augment", choices=("on", "off"), help="the model's augmentation on or off (default: the model's own)"
             )
             continue
         kind = {"epochs": int, "max_train_images": int}.get(field.name) or (str if default is None else type(default))
@@ -194,6 +191,7 @@ def run_train(args: argparse.Namespace) -> int:
 
     fields = [field.name for field in dataclasses.fields(TrainConfig)]
     given = {name: getattr(args, name) for name in fields if hasattr(args, name)}
+    given["augment"] = {"on": True, "off": False, None: None}[args.augment]
     if ":" in args.model:  # package.module:function, importable from the current folder as with python -m
         sys.path.insert(0, os.getcwd())
     config = TrainConfig(**given)

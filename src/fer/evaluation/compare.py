@@ -26,16 +26,17 @@ def compare(a: str | Path, b: str | Path, data: str | Path | None = None, seed: 
     difference with its 95% paired-bootstrap interval, McNemar's exact p, and a line per model whose PrivateTest
     figure was already public before this comparison.
     """
-    models = {str(a): protocol_model(a), str(b): protocol_model(b)}
+    models = [protocol_model(a), protocol_model(b)]
     splits = load_data(data if data is not None else default_data_dir())
     faces = splits["PrivateTest"]
     if len(faces) == 0:
         raise DataError(f"{data}: no PrivateTest images to compare on")
     predicted = [
-        tta_probabilities(model, faces.images.astype(np.float32)).argmax(axis=1) for model, _ in models.values()
+        tta_probabilities(model, faces.images.astype(np.float32)).argmax(axis=1) for model, _ in models
     ]
     result = compare_paired(faces.labels, *predicted, seed=seed)
-    return {"a": str(a), "b": str(b), **result, "already_public": [note for _, note in models.values() if note]}
+    notes = list(dict.fromkeys(note for _, note in models if note))  # once each, when a model is compared with itself
+    return {"a": str(a), "b": str(b), **result, "already_public": notes}
 
 
 def protocol_model(model: str | Path) -> tuple:

@@ -410,7 +410,12 @@ def video_writer(output_path: Path, info: VideoInfo) -> Iterator[tuple[cv2.Video
     choices = [(output_path, "MJPG")] if output_path.suffix.lower() == ".avi" else [(output_path, "mp4v")]
     if output_path.suffix.lower() != ".avi":
         choices.append((output_path.with_suffix(".avi"), "MJPG"))
-    with tempfile.TemporaryDirectory(prefix="fer-annotated-") as folder:
+    try:  # beside the output where OpenCV can take its folder's name (no second copy in a small /tmp)
+        str(output_path.parent.resolve()).encode("utf-8")
+        scratch_parent = output_path.parent
+    except UnicodeEncodeError:
+        scratch_parent = None
+    with tempfile.TemporaryDirectory(prefix=".fer-annotated-", dir=scratch_parent) as folder:
         for final, codec in choices:
             partial = Path(folder) / f"partial{final.suffix.lower()}"
             with quiet_opencv():

@@ -79,8 +79,10 @@ def model_name(model) -> str:
         network = model
         source = f"a keras.Model object named {model.name!r}, given to fer.train (give it again to resume)"
         return register_builder(lambda input_shape, num_classes: network, f"object:{model.name}", source=source).name
-    if callable(model):
+    if callable(model) and hasattr(model, "__qualname__"):
         return register_builder(model, f"{model.__module__}:{model.__qualname__}").name
+    if callable(model):  # a functools.partial, a callable object: nothing names it
+        raise DataError(f"model {model!r} has no name; register it with fer.register_model('a_name')(builder)")
     raise DataError(f"model must be a name, a builder function or a keras.Model, not {type(model).__name__}")
 
 

@@ -119,7 +119,9 @@ def sole_trainer(run_dir: Path) -> Iterator[None]:
     handle = open(lock, "a+")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+        if os.fstat(handle.fileno()).st_ino != os.stat(lock).st_ino:  # unlinked by a trainer that just finished
+            raise BlockingIOError
+    except (BlockingIOError, FileNotFoundError):
         handle.seek(0)
         holder = handle.read().strip() or "another process"
         handle.close()
@@ -171,7 +173,10 @@ def train(
 
 
 def train_in(run_dir, config, data, teacher, overwrite, strategy, private_test) -> Path:
-    """train's work once run_dir is this process's alone."""
+    """train's work once run_dir is this process's alone (checked again: another trainer may have just finished)."""
+    if not overwrite and is_complete(run_dir, config):
+        print(f"Reusing the finished run in {run_dir} (same config); pass overwrite=True to train again.")
+        return run_dir
     if overwrite:
         clear_run(run_dir)
     for name in RUN_FILES:  # the same config, not finished: only its partial files (to resume from) are kept
