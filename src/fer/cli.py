@@ -525,9 +525,7 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def check_writable(output: Path) -> None:
-    """A DataError when output cannot be written: an existing folder, or a folder that cannot be made."""
-    if output.is_dir():
-        raise DataError(f"{output}: is a folder; give a file name for the exported model")
+    """A DataError when output's folder cannot be made or written in (check_output_name has refused folders)."""
     target = Path(os.path.realpath(output))  # a symlink's target is what gets written
     if target.exists() and not target.is_file():
         return  # a FIFO or a device: written in place
