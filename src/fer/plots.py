@@ -61,3 +61,21 @@ def plot_attention_by_emotion(attention: dict, path: str | Path | None = None) -
     figure.tight_layout()
     save(figure, path)
     return figure
+
+
+def plot_reliability(curves: dict[str, dict[str, dict]], path: str | Path | None = None) -> plt.Figure:
+    """Reliability diagrams, one panel per model: accuracy against mean confidence per confidence bin, for each of
+    its probability kinds (e.g. raw, calibrated; fer.evaluation.calibration.reliability's points), with the
+    diagonal a calibrated model would follow. Saved to path if given."""
+    figure, panels = plt.subplots(1, len(curves), figsize=(3.6 * len(curves), 3.8), squeeze=False, sharey=True)
+    for axes, (model, kinds) in zip(panels[0], curves.items()):
+        axes.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="calibrated")
+        for kind, points in kinds.items():
+            axes.plot(points["confidence"], points["accuracy"], marker="o", markersize=3, label=kind)
+        axes.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence (top probability)", title=model)
+        axes.grid(alpha=0.3)
+        axes.legend(loc="upper left", fontsize="small")
+    panels[0, 0].set_ylabel("accuracy")
+    figure.tight_layout()
+    save(figure, path)
+    return figure

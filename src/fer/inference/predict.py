@@ -1,5 +1,6 @@
 """Emotions of the faces in a photo: detect, crop as FER-2013 was made, classify."""
 
+import math
 from functools import cache
 from pathlib import Path
 
@@ -8,10 +9,13 @@ from PIL import Image, ImageDraw
 
 from fer.atomic import atomic_file
 from fer.data.labels import EMOTIONS
+from fer.errors import DataError
 from fer.inference.faces import crop_face, detect_faces
 from fer.inference.photos import Photo, read_photo
 from fer.inference.runtime import OnnxModel, class_probabilities, load_classifier
 from fer.models.pretrained import pretrained_path
+
+UNCERTAIN = "uncertain"  # the label of a face whose top probability is below the min_confidence asked for
 
 
 def default_model_path() -> Path:
@@ -25,22 +29,40 @@ def default_model() -> OnnxModel:
     return load_classifier("shipped")
 
 
-def model_or_default(model):
-    """load_classifier(model), with the shipped model loaded once per process."""
+def model_or_default(model, raw: bool = False):
+    """load_classifier(model, raw), with the shipped model's calibrated probabilities loaded once per process."""
     shipped = model is None or (isinstance(model, str) and model == "shipped")
-    return default_model() if shipped else load_classifier(model)
+    return default_model() if shipped and not raw else load_classifier(model, raw=raw)
 
 
-def predict(image: "str | Path | Image.Image | np.ndarray", model=None) -> list[dict]:
+def check_min_confidence(min_confidence: float) -> float:
+    """min_confidence as a float; a DataError unless it is a number from 0 to 1."""
+    if isinstance(min_confidence, bool) or not isinstance(min_confidence, int | float):
+        raise DataError(f"min_confidence must be a number from 0 to 1 (got {min_confidence!r})")
+    if not (math.isfinite(min_confidence) and 0 <= min_confidence <= 1):
+        raise DataError(f"min_confidence must be a number from 0 to 1 (got {min_confidence!r})")
+    return float(min_confidence)
+
+
+def confident_label(probabilities: np.ndarray, min_confidence: float = 0.0) -> str:
+    """The most probable emotion, or UNCERTAIN where its probability is below min_confidence."""
+    best = int(np.argmax(probabilities))
+    return EMOTIONS[best] if probabilities[best] >= min_confidence else UNCERTAIN
+
+
+def predict(image: "str | Path | Image.Image | np.ndarray", model=None, min_confidence: float = 0.0) -> list[dict]:
     """Per face found: its box (x, y, width, height) in the original image, label and the 7 probabilities.
 
-    model: None (the shipped model) or "fast", both on onnxruntime; a .onnx or .keras file; or a model object
-    (fer.load_pretrained(name, runtime="onnx"), or any keras.Model taking 48x48x1 gray 0..255).
+    model: None (the shipped model) or "fast", both on onnxruntime, with calibrated probabilities (MODEL_CARD.md);
+    a .onnx or .keras file; or a model object (fer.load_pretrained(name, runtime="onnx", raw=True) for the
+    uncalibrated ones, or any keras.Model taking 48x48x1 gray 0..255).
+    min_confidence: a face whose top probability is lower is labelled "uncertain" (its probabilities are kept).
     """
-    return predict_photo(read_photo(image), model)
+    return predict_photo(read_photo(image), model, min_confidence)
 
 
-def predict_photo(photo: Photo, model=None) -> list[dict]:
+def predict_photo(photo: Photo, model=None, min_confidence: float = 0.0) -> list[dict]:
+    min_confidence = check_min_confidence(min_confidence)
     model = model_or_default(model)
     gray = photo.image.convert("L")
     boxes = detect_faces(np.asarray(gray))
@@ -51,7 +73,7 @@ def predict_photo(photo: Photo, model=None) -> list[dict]:
     return [
         {
             "box": [int(round(value * photo.scale)) for value in box],
-            "label": EMOTIONS[int(np.argmax(row))],
+            "label": confident_label(row, min_confidence),
             "probabilities": {name: round(float(p), 4) for name, p in zip(EMOTIONS, row)},
         }
         for box, row in zip(boxes, probabilities)
@@ -67,7 +89,7 @@ def annotate(photo: Photo, faces: list[dict], path: Path) -> Path:
     for face in faces:
         x, y, width, height = (value / photo.scale for value in face["box"])
         draw.rectangle((x, y, x + width, y + height), outline=(0, 220, 0), width=line)
-        text = f"{face['label']} {face['probabilities'][face['label']]:.2f}"
+        text = f"{face['label']} {max(face['probabilities'].values()):.2f}"
         text_box = draw.textbbox((x, y), text, font_size=font_size)
         top = max(0, y - (text_box[3] - text_box[1]) - 2 * line)
         text_box = draw.textbbox((x, top), text, font_size=font_size)

@@ -8,14 +8,18 @@ from fer.data.labels import IMAGE_SIZE, NUM_CLASSES
 from fer.errors import DataError
 
 ONNX_INPUT = "faces"  # (N, 48, 48, 1) float32 gray 0..255; the output is (N, 7) probabilities in FER-2013 order
+# The shipped files' two outputs: the probabilities scaled by the model's fitted temperature (the first, what fer
+# predict gives), and the networks' own probabilities before it (fer predict --raw).
+CALIBRATED_OUTPUT, RAW_OUTPUT = "probabilities", "raw_probabilities"
 TRAIN_EXTRA = 'pip install "fer2013-study[train]"'
 
 
 class OnnxModel:
     """A FER-2013 model on onnxruntime: called on (N, 48, 48, 1) float32 gray 0..255, returns (N, 7) probabilities."""
 
-    def __init__(self, path: str | Path, check_shape: bool = True):
-        """check_shape=False accepts another model's shapes (a benchmark's peer)."""
+    def __init__(self, path: str | Path, check_shape: bool = True, raw: bool = False):
+        """check_shape=False accepts another model's shapes (a benchmark's peer). raw: a shipped file's
+        probabilities before temperature scaling (RAW_OUTPUT); a file without that output has only its own."""
         import onnxruntime
 
         self.path = Path(path)
@@ -32,12 +36,15 @@ class OnnxModel:
             raise DataError(f"{self.path}: cannot be loaded as an ONNX model ({reason})") from None
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
         shapes = [tuple(tensor.shape[1:]) for tensor in inputs], [tuple(tensor.shape[1:]) for tensor in outputs]
-        if check_shape and shapes != ([(IMAGE_SIZE, IMAGE_SIZE, 1)], [(NUM_CLASSES,)]):
+        one_output_or_two = [[(NUM_CLASSES,)], [(NUM_CLASSES,), (NUM_CLASSES,)]]
+        if check_shape and (shapes[0] != [(IMAGE_SIZE, IMAGE_SIZE, 1)] or shapes[1] not in one_output_or_two):
             raise DataError(
                 f"{self.path}: takes {shapes[0]} and returns {shapes[1]} per face; a FER-2013 model takes "
                 f"({IMAGE_SIZE}, {IMAGE_SIZE}, 1) gray faces and returns {NUM_CLASSES} class probabilities"
             )
-        self.input_name, self.output_name = inputs[0].name, outputs[0].name
+        names = [tensor.name for tensor in outputs]
+        self.input_name = inputs[0].name
+        self.output_name = RAW_OUTPUT if raw and RAW_OUTPUT in names else names[0]
 
     def __call__(self, faces: np.ndarray, training: bool = False) -> np.ndarray:
         """The faces' probabilities; training is accepted (and must be False) so that code written for Keras runs."""
@@ -62,18 +69,19 @@ def class_probabilities(model, faces: np.ndarray) -> np.ndarray:
     return keras.ops.convert_to_numpy(probabilities)
 
 
-def load_classifier(model=None):
+def load_classifier(model=None, raw: bool = False):
     """What fer.predict and fer.predict_video classify with: None or "shipped" (the shipped model) or "fast", a
-    .onnx file, both on onnxruntime; a .keras file or run directory (needs TensorFlow); or a model object."""
+    .onnx file, both on onnxruntime; a .keras file or run directory (needs TensorFlow); or a model object.
+    raw: a shipped model's probabilities before temperature scaling (see MODEL_CARD.md)."""
     if model is None or (isinstance(model, str) and model in ("shipped", "fast")):
         from fer.models.pretrained import pretrained_path
 
-        return OnnxModel(pretrained_path(model or "shipped", form="onnx"))
+        return OnnxModel(pretrained_path(model or "shipped", form="onnx"), raw=raw)
     if not isinstance(model, str | Path):
         return model
     path = Path(model)
     if path.suffix.lower() == ".onnx":
-        return OnnxModel(path)
+        return OnnxModel(path, raw=raw)
     require_training_extra(f"{path}: a Keras model file")
     from fer.models.files import load_model
 

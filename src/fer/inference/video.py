@@ -22,7 +22,7 @@ from fer.errors import DataError, input_problem
 from fer.inference.face_finder import WHOLE_FRAME_EVERY, FaceFinder, SearchedFrame
 from fer.inference.faces import crop_face, detect_faces
 from fer.inference.photos import MAX_PIXELS, bounded
-from fer.inference.predict import model_or_default
+from fer.inference.predict import check_min_confidence, confident_label, model_or_default
 from fer.inference.runtime import class_probabilities
 from fer.inference.tracks import FaceTracker
 
@@ -87,6 +87,7 @@ def predict_video(
     model=None,
     progress: bool = False,
     whole_frame_every: int = WHOLE_FRAME_EVERY,
+    min_confidence: float = 0.0,
 ) -> pd.DataFrame:
     """One row per face per analysed frame: path, frame, time_s, track, box x, y, w, h (original pixels), label, p_*.
 
@@ -95,11 +96,12 @@ def predict_video(
     whole_frame_every analysed frames, and in between each face near its last box (FaceFinder; 1
     searches every frame whole). Faces keep a track id across frames (FaceTracker: IoU, Hungarian
     matching) and are classified BATCH_FACES at a time, in one model call. Rows are in frame order.
-    model: as fer.predict's (None is the shipped model, on onnxruntime); progress=True shows a tqdm bar
-    when stderr is a terminal.
+    model, min_confidence: as fer.predict's (None is the shipped model, on onnxruntime); progress=True shows a
+    tqdm bar when stderr is a terminal.
     Errors as read_frames; an IncompleteVideoError carries the rows analysed before it in .predictions.
     """
     check_sampling(every, fps)
+    min_confidence = check_min_confidence(min_confidence)
     if isinstance(whole_frame_every, bool) or not isinstance(whole_frame_every, int) or whole_frame_every < 1:
         raise DataError(f"whole_frame_every must be a whole number, 1 or more (got {whole_frame_every!r})")
     model = model_or_default(model)
@@ -116,21 +118,22 @@ def predict_video(
                     pending.append(face_row(path, frame, box, track))
                     pending += [face_row(path, earlier, found, track) for earlier, found in late.get(index, [])]
                 if len(pending) >= BATCH_FACES:
-                    rows += classify(model, pending)
+                    rows += classify(model, pending, min_confidence)
                     pending = []
                 bar.update()
         except IncompleteVideoError as error:
-            error.predictions = as_table(rows + classify(model, pending))
+            error.predictions = as_table(rows + classify(model, pending, min_confidence))
             raise
-    return as_table(rows + classify(model, pending))
+    return as_table(rows + classify(model, pending, min_confidence))
 
 
-def track_summary(predictions: pd.DataFrame) -> pd.DataFrame:
-    """Per track: frames seen, first and last time, dominant emotion (argmax of the mean probabilities), the means."""
+def track_summary(predictions: pd.DataFrame, min_confidence: float = 0.0) -> pd.DataFrame:
+    """Per track: frames seen, first and last time, dominant emotion (argmax of the mean probabilities, "uncertain"
+    where that mean is below min_confidence), the means."""
     grouped = predictions.groupby("track", sort=True)
     summary = grouped.agg(frames=("frame", "size"), first_s=("time_s", "min"), last_s=("time_s", "max"))
     means = grouped[PROBABILITY_COLUMNS].mean()
-    summary["label"] = [EMOTIONS[index] for index in means.to_numpy().argmax(axis=1)]
+    summary["label"] = [confident_label(row, min_confidence) for row in means.to_numpy()]
     return summary.join(means.round(4)).reset_index()
 
 
@@ -371,7 +374,7 @@ def faces_in_frame(rgb: np.ndarray) -> tuple[list[tuple[int, int, int, int]], li
     return [original_box(frame, box) for box in boxes], [crop_face(frame.gray, gray_box(frame, box)) for box in boxes]
 
 
-def classify(model, pending: list[tuple[dict, np.ndarray]]) -> list[dict]:
+def classify(model, pending: list[tuple[dict, np.ndarray]], min_confidence: float = 0.0) -> list[dict]:
     """The faces' rows with label and probabilities, from one model call on all their crops."""
     if not pending:
         return []
@@ -380,7 +383,7 @@ def classify(model, pending: list[tuple[dict, np.ndarray]]) -> list[dict]:
     return [
         {
             **face,
-            "label": EMOTIONS[int(np.argmax(row))],
+            "label": confident_label(row, min_confidence),
             **{column: round(float(p), 4) for column, p in zip(PROBABILITY_COLUMNS, row)},
         }
         for (face, _), row in zip(pending, probabilities)
@@ -447,7 +450,7 @@ def draw_faces(bgr: np.ndarray, faces: list[dict]) -> None:
         x, y, width, height = (int(face[key]) for key in ("x", "y", "w", "h"))
         colour = TRACK_COLORS[(int(face["track"]) - 1) % len(TRACK_COLORS)]
         cv2.rectangle(bgr, (x, y), (x + width, y + height), colour, line)
-        text = f"#{face['track']} {face['label']} {face['p_' + face['label']]:.2f}"
+        text = f"#{face['track']} {face['label']} {max(face[column] for column in PROBABILITY_COLUMNS):.2f}"
         (text_width, text_height), baseline = cv2.getTextSize(text, font, font_scale, 1)
         top = max(0, y - text_height - baseline - 2 * line)
         cv2.rectangle(bgr, (x, top), (x + text_width + 2 * line, top + text_height + baseline + line), (0, 0, 0), -1)

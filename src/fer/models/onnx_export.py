@@ -10,7 +10,7 @@ import tensorflow as tf
 from fer.atomic import write_bytes
 from fer.data.labels import IMAGE_SIZE
 from fer.errors import DataError
-from fer.inference.runtime import ONNX_INPUT, OnnxModel
+from fer.inference.runtime import CALIBRATED_OUTPUT, ONNX_INPUT, RAW_OUTPUT, OnnxModel
 
 OPSET = 17
 AGREEMENT = 1e-4  # the largest difference in any probability between the ONNX file and the Keras model
@@ -35,18 +35,62 @@ def onnx_bytes(model: keras.Model, input_shape: tuple[int, ...] = (IMAGE_SIZE, I
     return proto.SerializeToString()
 
 
-def export_onnx(model: keras.Model, path: str | Path, probe: np.ndarray | None = None) -> Path:
+def with_temperature(data: bytes, temperature: float) -> bytes:
+    """The ONNX model data with temperature scaling appended: its first output, CALIBRATED_OUTPUT, is
+    softmax(log(p) / temperature) of the model's probabilities p, which stay available as RAW_OUTPUT."""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    from fer.evaluation.calibration import SMALLEST_PROBABILITY
+
+    model = onnx.load_from_string(data)
+    graph = model.graph
+    (output,) = graph.output
+    constants = {"fer_smallest": SMALLEST_PROBABILITY, "fer_temperature": temperature}
+    graph.initializer.extend(numpy_helper.from_array(np.float32(value), key) for key, value in constants.items())
+    graph.node.extend(
+        [
+            helper.make_node("Identity", [output.name], [RAW_OUTPUT]),
+            helper.make_node("Clip", [output.name, "fer_smallest"], ["fer_clipped"]),
+            helper.make_node("Log", ["fer_clipped"], ["fer_log"]),
+            helper.make_node("Div", ["fer_log", "fer_temperature"], ["fer_scaled"]),
+            helper.make_node("Softmax", ["fer_scaled"], [CALIBRATED_OUTPUT], axis=-1),
+        ]
+    )
+    outputs = [onnx.ValueInfoProto(), onnx.ValueInfoProto()]
+    for value, name in zip(outputs, (CALIBRATED_OUTPUT, RAW_OUTPUT)):
+        value.CopyFrom(output)
+        value.name = name
+    graph.ClearField("output")
+    graph.output.extend(outputs)
+    helper.set_model_props(model, {"temperature": repr(float(temperature))})
+    onnx.checker.check_model(model)
+    return model.SerializeToString()
+
+
+def export_onnx(
+    model: keras.Model, path: str | Path, probe: np.ndarray | None = None, temperature: float | None = None
+) -> Path:
     """Write model as a .onnx file, after checking that onnxruntime gives Keras' probabilities on probe faces
-    (by default 64 random ones) within AGREEMENT; DataError if not."""
+    (by default 64 random ones) within AGREEMENT; DataError if not. With a temperature, the file's first output
+    is the probabilities scaled by it (with_temperature), checked against fer.evaluation.calibration's."""
+    from fer.evaluation.calibration import temperature_scaled
+
     path = Path(path)
     data = onnx_bytes(model)
+    if temperature is not None:
+        data = with_temperature(data, temperature)
     if probe is None:
         probe = np.random.default_rng(0).uniform(0, 255, (64, IMAGE_SIZE, IMAGE_SIZE, 1)).astype(np.float32)
+    expected = keras.ops.convert_to_numpy(model(probe, training=False))
     with tempfile.TemporaryDirectory() as scratch:
         converted = Path(scratch) / "model.onnx"
         converted.write_bytes(data)
-        onnx_probabilities = OnnxModel(converted)(probe)
-    difference = np.abs(onnx_probabilities - keras.ops.convert_to_numpy(model(probe, training=False))).max()
+        differences = [np.abs(OnnxModel(converted, raw=True)(probe) - expected).max()]
+        if temperature is not None:
+            calibrated = OnnxModel(converted)(probe)
+            differences.append(np.abs(calibrated - temperature_scaled(expected, temperature)).max())
+    difference = max(differences)
     if not difference <= AGREEMENT:
         raise DataError(f"{path}: not written; the converted model differs from Keras by {difference:.2g}")
     write_bytes(path, data)

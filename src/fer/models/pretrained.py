@@ -4,6 +4,7 @@ Each is shipped twice: a .keras file (the source of truth, for evaluation, Grad-
 .onnx file converted from it (fer.models.onnx_export), which fer predict runs on onnxruntime without TensorFlow.
 """
 
+import json
 from importlib import resources
 from pathlib import Path
 
@@ -14,6 +15,7 @@ PRETRAINED_FILES = {
 FORMS = ("keras", "onnx")
 PRETRAINED_NAME = "the shipped model (MODEL_CARD.md)"
 MAX_MODEL_BYTES = 10_000_000  # the shipped .keras file's limit: it travels inside the wheel
+TEMPERATURES_FILE = "temperatures.json"  # beside the files: each model's temperature, fitted on PublicTest by NLL
 
 
 def pretrained_path(name: str = "shipped", form: str = "keras") -> Path:
@@ -30,21 +32,34 @@ def pretrained_path(name: str = "shipped", form: str = "keras") -> Path:
     return path
 
 
-def load_pretrained(name: str = "shipped", runtime: str = "keras"):
+def temperatures() -> dict:
+    """The shipped models' temperature scaling as fitted (scripts/ship_model.py calibrate): name to its record."""
+    path = resources.files("fer.models").joinpath("weights", TEMPERATURES_FILE)
+    return json.loads(path.read_text())["models"] if path.is_file() else {}
+
+
+def load_pretrained(name: str = "shipped", runtime: str = "keras", raw: bool = False):
     """A shipped model: a batch of 48x48x1 gray values 0..255 (float) in, 7 probabilities in FER-2013 order out.
 
     "shipped" is the most accurate; "fast" is one network, for when time per face matters more.
     runtime="keras" gives the keras.Model (the files store float16 weights; it computes in float32 with them),
     runtime="onnx" the same model on onnxruntime (fer.inference.runtime.OnnxModel), which needs no TensorFlow.
+    The probabilities are calibrated (temperature scaling, MODEL_CARD.md); raw=True gives the networks' own.
     """
     if runtime == "onnx":
         from fer.inference.runtime import OnnxModel
 
-        return OnnxModel(pretrained_path(name, form="onnx"))
+        return OnnxModel(pretrained_path(name, form="onnx"), raw=raw)
     if runtime != "keras":
         raise ValueError(f"no runtime {runtime!r}; expected keras or onnx")
     from fer.inference.runtime import require_training_extra
     from fer.models.files import load_model
 
     require_training_extra(f"fer.load_pretrained({name!r})")
-    return load_model(pretrained_path(name))
+    model = load_model(pretrained_path(name))
+    fitted = temperatures().get(name)
+    if raw or fitted is None:
+        return model
+    from fer.models.temperature import with_temperature
+
+    return with_temperature(model, fitted["temperature"])

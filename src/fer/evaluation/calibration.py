@@ -1,0 +1,160 @@
+"""Whether a model's probabilities mean what they say: calibration error, NLL, Brier, temperature scaling, and the
+accuracy of the faces answered above a confidence threshold."""
+
+from collections.abc import Callable
+
+import numpy as np
+from scipy.optimize import minimize_scalar
+from scipy.special import log_softmax, softmax
+from scipy.stats import bootstrap
+from sklearn.calibration import calibration_curve
+from sklearn.metrics import log_loss
+
+from fer.data.labels import NUM_CLASSES
+from fer.evaluation.metrics import BOOTSTRAP_RESAMPLES
+
+BINS = 15  # equal-width confidence bins, as in Guo et al. (2017)
+SMALLEST_PROBABILITY = 1e-12  # the log of a probability rounded to 0 in float32 stays finite
+TEMPERATURE_RANGE = (0.05, 20.0)
+
+
+def scaled_logits(probabilities: np.ndarray, temperature: float) -> np.ndarray:
+    """log(probabilities) / temperature: the logits that temperature scaling of averaged probabilities softmaxes."""
+    return np.log(np.clip(np.asarray(probabilities, np.float64), SMALLEST_PROBABILITY, None)) / temperature
+
+
+def temperature_scaled(probabilities: np.ndarray, temperature: float) -> np.ndarray:
+    """softmax(log(p) / T): the same argmax as p, sharper for T < 1, softer for T > 1."""
+    return softmax(scaled_logits(probabilities, temperature), axis=-1)
+
+
+def negative_log_likelihood(probabilities: np.ndarray, labels: np.ndarray) -> float:
+    """The mean of -log p(true class), probabilities clipped as temperature scaling clips them."""
+    clipped = np.clip(np.asarray(probabilities, np.float64), SMALLEST_PROBABILITY, None)
+    return float(log_loss(labels, clipped / clipped.sum(1, keepdims=True), labels=np.arange(NUM_CLASSES)))
+
+
+def fit_temperature(probabilities: np.ndarray, labels: np.ndarray) -> float:
+    """The temperature that minimises the NLL of temperature_scaled(probabilities) on labels (searched in log T)."""
+    labels = np.asarray(labels)
+
+    def nll(log_temperature: float) -> float:
+        logits = scaled_logits(probabilities, np.exp(log_temperature))
+        return float(-log_softmax(logits, axis=1)[np.arange(len(labels)), labels].mean())
+
+    bounds = np.log(TEMPERATURE_RANGE)
+    result = minimize_scalar(nll, bounds=bounds, method="bounded", options={"xatol": 1e-6})
+    return float(np.exp(result.x))
+
+
+def brier_score(probabilities: np.ndarray, labels: np.ndarray) -> float:
+    """The mean over faces of the squared distance between the 7 probabilities and the one-hot label (0 to 2)."""
+    one_hot = np.eye(NUM_CLASSES)[np.asarray(labels)]
+    return float(((np.asarray(probabilities, np.float64) - one_hot) ** 2).sum(1).mean())
+
+
+def binned_gap(confidence: np.ndarray, outcome: np.ndarray, bins: int = BINS) -> float:
+    """sum over equal-width bins of (faces in bin / faces) * |mean outcome - mean confidence| in the bin."""
+    which = np.minimum((confidence * bins).astype(int), bins - 1)
+    counts = np.bincount(which, minlength=bins)
+    gaps = np.abs(np.bincount(which, outcome, bins) - np.bincount(which, confidence, bins))
+    return float(gaps.sum() / counts.sum())
+
+
+def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray, bins: int = BINS) -> float:
+    """ECE of the top label: how far, on average over faces, the confidence is from the accuracy at that confidence."""
+    probabilities = np.asarray(probabilities, np.float64)
+    correct = (probabilities.argmax(1) == np.asarray(labels)).astype(np.float64)
+    return binned_gap(probabilities.max(1), correct, bins)
+
+
+def classwise_calibration_error(probabilities: np.ndarray, labels: np.ndarray, bins: int = BINS) -> float:
+    """Classwise ECE (Kull et al., 2019): each class's probability against how often that class is true, averaged."""
+    probabilities = np.asarray(probabilities, np.float64)
+    one_hot = np.eye(NUM_CLASSES)[np.asarray(labels)]
+    return float(np.mean([binned_gap(probabilities[:, k], one_hot[:, k], bins) for k in range(NUM_CLASSES)]))
+
+
+CALIBRATION_METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
+    "ece": expected_calibration_error,
+    "classwise_ece": classwise_calibration_error,
+    "nll": negative_log_likelihood,
+    "brier": brier_score,
+}
+
+
+def interval(statistic: Callable[[np.ndarray], float], count: int, seed: int = 0) -> list[float]:
+    """A 95% BCa bootstrap interval of statistic(faces), faces being indices into count faces, resampled.
+
+    BCa rather than the percentile interval: binned calibration errors grow when faces repeat, so the resamples'
+    figures lie above the sample's, and only a bias-corrected interval is centred on what was measured.
+    """
+    result = bootstrap(
+        (np.arange(count),),
+        statistic,
+        vectorized=False,
+        n_resamples=BOOTSTRAP_RESAMPLES,
+        confidence_level=0.95,
+        method="BCa",
+        rng=np.random.default_rng(seed),
+    ).confidence_interval
+    return [float(result.low), float(result.high)]
+
+
+def calibration_scores(probabilities: np.ndarray, labels: np.ndarray, intervals: bool = True) -> dict:
+    """Every CALIBRATION_METRICS figure, each with its 95% bootstrap interval (metric_ci95), as JSON-ready numbers."""
+    probabilities, labels = np.asarray(probabilities), np.asarray(labels)
+    scores = {}
+    for name, metric in CALIBRATION_METRICS.items():
+        scores[name] = metric(probabilities, labels)
+        if intervals:
+            scores[f"{name}_ci95"] = interval(
+                lambda faces, metric=metric: metric(probabilities[faces], labels[faces]), len(labels)
+            )
+    return scores
+
+
+def reliability(probabilities: np.ndarray, labels: np.ndarray, bins: int = BINS) -> dict:
+    """The reliability diagram's points: per non-empty bin, mean confidence, accuracy and share of the faces."""
+    probabilities = np.asarray(probabilities, np.float64)
+    correct = probabilities.argmax(1) == np.asarray(labels)
+    confidence = probabilities.max(1)
+    accuracy, mean_confidence = calibration_curve(correct, confidence, n_bins=bins, strategy="uniform")
+    which = np.minimum((confidence * bins).astype(int), bins - 1)
+    counts = np.bincount(which, minlength=bins)
+    return {
+        "confidence": mean_confidence.tolist(),
+        "accuracy": accuracy.tolist(),
+        "share": (counts[counts > 0] / len(confidence)).tolist(),
+    }
+
+
+def confidence_threshold(probabilities: np.ndarray, labels: np.ndarray, target_accuracy: float) -> float | None:
+    """The lowest confidence threshold at which the faces answered (top probability at least the threshold) are
+    right at least target_accuracy of the time; None if no threshold reaches it."""
+    probabilities = np.asarray(probabilities, np.float64)
+    confidence = probabilities.max(1)
+    order = np.argsort(-confidence, kind="stable")
+    correct = (probabilities.argmax(1) == np.asarray(labels))[order]
+    answered_accuracy = np.cumsum(correct) / np.arange(1, len(correct) + 1)
+    sorted_confidence = confidence[order]
+    # A threshold answers every face at or above it, so only the last of equal confidences is a place to cut.
+    cuts = np.flatnonzero(np.append(sorted_confidence[1:] < sorted_confidence[:-1], True))
+    reaching = cuts[answered_accuracy[cuts] >= target_accuracy]
+    return float(sorted_confidence[reaching.max()]) if len(reaching) else None
+
+
+def coverage(probabilities: np.ndarray, labels: np.ndarray, threshold: float, intervals: bool = True) -> dict:
+    """The share of faces whose top probability is at least threshold, and the accuracy on them."""
+    probabilities, labels = np.asarray(probabilities, np.float64), np.asarray(labels)
+    answered = probabilities.max(1) >= threshold
+    right = probabilities.argmax(1) == labels
+    result = {
+        "threshold": threshold,
+        "coverage": float(answered.mean()),
+        "accuracy": float(right[answered].mean()) if answered.any() else None,
+    }
+    if intervals and answered.sum() >= 2:
+        right_answered = right[answered]
+        result["accuracy_ci95"] = interval(lambda faces: float(right_answered[faces].mean()), len(right_answered))
+    return result
