@@ -8,6 +8,10 @@
 and its `report` writes the calibration report too.
 """
 
+import contextlib
+import io
+import shlex
+
 import numpy as np
 import pandas as pd
 
@@ -38,6 +42,10 @@ RULE = (
     "per shipped model, the temperature T minimising the PublicTest NLL of softmax(log p / T), p its single-crop "
     "probabilities; per target accuracy, the lowest threshold on the calibrated top probability at which the "
     "PublicTest faces answered reach it"
+)
+EXAMPLE_PHOTOS = (
+    REPO_ROOT / "docs" / "astronaut.jpg",
+    *sorted((REPO_ROOT / "data" / "sample" / "train").glob("*/*.jpg")),
 )
 TITLES = {"shipped": "shipped model", "fast": "fast network", "csv_cnn": "CSV pipeline", "image_cnn": "image pipeline"}
 
@@ -188,3 +196,37 @@ def readme_section(report: dict) -> str:
     ]
     header = ["model", "T", "ECE raw", "ECE calibrated", "NLL raw", "NLL calibrated"]
     return table(header, rows) + "\n\nReliability diagrams and the coverage table: MODEL_CARD.md, Calibration.\n"
+
+
+def fer_output(arguments: list[str]) -> str:
+    """What `fer ARGUMENTS` prints on stdout, run here."""
+    from fer.cli import main
+
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        main(arguments)
+    return printed.getvalue()
+
+
+def min_confidence_example(report: dict, target: str = "0.9") -> str:
+    """The README's `fer predict --min-confidence` example: the shipped model's threshold for target accuracy
+    (chosen on PublicTest, rounded to 2 places), what it reached on PrivateTest, and the command on the astronaut
+    and the first sample photo whose face falls below it, with its output."""
+    from fer.inference.predict import predict
+
+    point = next(
+        point for point in report["models"]["shipped"]["coverage"] if f"{point['target_accuracy']:g}" == target
+    )
+    threshold = round(point["threshold"], 2)
+    below = next(
+        photo
+        for photo in EXAMPLE_PHOTOS[1:]
+        if any(max(face["probabilities"].values()) < threshold for face in predict(photo))
+    )
+    arguments = ["predict", *(str(photo.relative_to(REPO_ROOT)) for photo in (EXAMPLE_PHOTOS[0], below))]
+    arguments += ["--min-confidence", f"{threshold:g}"]
+    return (
+        f"Above {point['threshold']:.3f}, the threshold chosen on PublicTest for {target} accuracy, the shipped model "
+        f"answers {point['coverage']:.1%} of the PrivateTest faces and is right on {point['accuracy']:.1%} of them:\n\n"
+        f"```\nfer {shlex.join(arguments[0:])}\n{fer_output(arguments)}```\n"
+    )

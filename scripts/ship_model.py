@@ -46,7 +46,7 @@ from fer.training.machine import describe_machine
 from fer.training.records import read_metrics, write_figures
 from scripts.calibration import FIGURE as RELIABILITY_FIGURE
 from scripts.calibration import REPORT as CALIBRATION_REPORT
-from scripts.calibration import TEMPERATURES, TITLES, fit_temperatures, measure
+from scripts.calibration import TEMPERATURES, TITLES, fit_temperatures, measure, min_confidence_example
 from scripts.calibration import readme_section as calibration_readme_section
 from scripts.model_card import (
     PRETRAINED_RUN_DIR,
@@ -296,6 +296,7 @@ def calibration_report(data) -> int:
         f"{write_model_card()}"
     )
     update_readme(README, calibration_readme_section(report), section="calibration")
+    update_readme(README, min_confidence_example(report), section="min-confidence-example")
     return 0
 
 

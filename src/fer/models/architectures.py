@@ -110,10 +110,11 @@ def build_fer_net(
 
 
 def networks(model: keras.Model) -> list[keras.Sequential]:
-    """The Sequential networks a model is made of: itself, or an ensemble's members in order."""
+    """The Sequential networks a model is made of: itself, or an ensemble's members in order, also inside a model
+    that wraps one (a shipped model with its temperature scaling, fer.models.temperature)."""
     if isinstance(model, keras.Sequential):
         return [model]
-    members = [layer for layer in model.layers if isinstance(layer, keras.Sequential)]
+    members = [network for layer in model.layers if isinstance(layer, keras.Model) for network in networks(layer)]
     if not members:
         raise ValueError(f"model {model.name!r} is neither a Sequential network nor an ensemble of them")
     return members

@@ -33,7 +33,7 @@ def pretrained_path(name: str = "shipped", form: str = "keras") -> Path:
 
 
 def temperatures() -> dict:
-    """The shipped models' temperature scaling as fitted (scripts/ship_model.py calibrate): name to its record."""
+    """The shipped models' temperature scaling as fitted on PublicTest (MODEL_CARD.md): name to its record."""
     path = resources.files("fer.models").joinpath("weights", TEMPERATURES_FILE)
     return json.loads(path.read_text())["models"] if path.is_file() else {}
 

@@ -1,0 +1,206 @@
+"""Calibration (issue 27): the measures on probabilities built to have known answers, the shipped files' temperature
+scaling against its fitted record, the order of the commits, and fer predict --min-confidence on the sample."""
+
+import json
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.special import softmax
+
+import fer
+from fer.cli import main
+from fer.data.labels import EMOTIONS
+from fer.errors import DataError
+from fer.evaluation.calibration import (
+    brier_score,
+    classwise_calibration_error,
+    confidence_threshold,
+    coverage,
+    expected_calibration_error,
+    fit_temperature,
+    negative_log_likelihood,
+    temperature_scaled,
+)
+from fer.models.pretrained import PRETRAINED_FILES, load_pretrained, temperatures
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_PHOTOS = sorted((REPO_ROOT / "data" / "sample" / "test").glob("*/*.jpg"))
+
+
+def drawn_labels(probabilities: np.ndarray, seed: int = 0) -> np.ndarray:
+    """One label per row, drawn from the row's probabilities: labels for which the probabilities are calibrated."""
+    rng = np.random.default_rng(seed)
+    cumulative = probabilities.cumsum(axis=1)
+    return (rng.uniform(size=(len(probabilities), 1)) > cumulative).sum(axis=1).clip(0, len(EMOTIONS) - 1)
+
+
+def test_fit_temperature_recovers_the_temperature_that_made_probabilities_overconfident():
+    logits = np.random.default_rng(1).normal(scale=2.0, size=(20_000, len(EMOTIONS)))
+    labels = drawn_labels(softmax(logits, axis=1))
+    overconfident = softmax(logits * 2.5, axis=1)  # what a temperature of 2.5 would undo
+    assert fit_temperature(overconfident, labels) == pytest.approx(2.5, rel=0.05)
+    assert fit_temperature(softmax(logits, axis=1), labels) == pytest.approx(1.0, abs=0.05)
+    fitted = temperature_scaled(overconfident, fit_temperature(overconfident, labels))
+    assert negative_log_likelihood(fitted, labels) < negative_log_likelihood(overconfident, labels)
+    assert expected_calibration_error(fitted, labels) < expected_calibration_error(overconfident, labels) / 3
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.floats(0.1, 10))
+def test_temperature_scaling_keeps_every_argmax_and_sums_to_one(seed, temperature):
+    probabilities = softmax(np.random.default_rng(seed).normal(scale=3, size=(50, len(EMOTIONS))), axis=1)
+    scaled = temperature_scaled(probabilities, temperature)
+    np.testing.assert_array_equal(scaled.argmax(1), probabilities.argmax(1))
+    np.testing.assert_allclose(scaled.sum(1), 1, atol=1e-9)
+
+
+def test_calibration_errors_of_constructed_cases():
+    # Every face 0.7 sure of its top label, right on exactly 7 in 10: calibrated, top-label ECE 0.
+    probabilities = np.full((1000, len(EMOTIONS)), 0.05)
+    probabilities[:, 0] = 0.7
+    labels = np.where(np.arange(1000) % 10 < 7, 0, 1)
+    assert expected_calibration_error(probabilities, labels) == pytest.approx(0, abs=1e-12)
+    # Sure (1.0) and always wrong: ECE 1, Brier 2; sure and always right: 0 and 0.
+    one_hot = np.eye(len(EMOTIONS))[np.zeros(100, int)]
+    assert expected_calibration_error(one_hot, np.ones(100, int)) == pytest.approx(1)
+    assert brier_score(one_hot, np.ones(100, int)) == pytest.approx(2)
+    assert brier_score(one_hot, np.zeros(100, int)) == 0
+    # Classwise: class 0 said at 0.7 and true 7 in 10; each other class said at 0.05 and class 1 true 3 in 10.
+    expected = (0 + abs(0.3 - 0.05) + 5 * 0.05) / len(EMOTIONS)
+    assert classwise_calibration_error(probabilities, labels) == pytest.approx(expected)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.sampled_from([0.5, 0.7, 0.8, 0.9]))
+def test_the_threshold_is_the_lowest_at_which_the_faces_answered_reach_the_target(seed, target):
+    rng = np.random.default_rng(seed)
+    probabilities = softmax(rng.normal(scale=2, size=(300, len(EMOTIONS))), axis=1)
+    labels = drawn_labels(probabilities, seed)
+    threshold = confidence_threshold(probabilities, labels, target)
+    confidence = probabilities.max(1)
+    if threshold is None:
+        assert all(coverage(probabilities, labels, c, intervals=False)["accuracy"] < target for c in confidence)
+        return
+    assert coverage(probabilities, labels, threshold, intervals=False)["accuracy"] >= target
+    lower = confidence[confidence < threshold]
+    assert all(coverage(probabilities, labels, c, intervals=False)["accuracy"] < target for c in lower)
+
+
+@pytest.mark.parametrize("name", list(PRETRAINED_FILES))
+def test_the_shipped_files_give_their_temperature_scaled_probabilities(name):
+    data = fer.load_data(REPO_ROOT / "data" / "sample", form="csv")
+    faces = np.concatenate([data[usage].images for usage in ("PublicTest", "PrivateTest")]).astype(np.float32)
+    temperature = temperatures()[name]["temperature"]
+    raw = load_pretrained(name, runtime="onnx", raw=True)(faces)
+    for calibrated in (load_pretrained(name, runtime="onnx")(faces), load_pretrained(name).predict_on_batch(faces)):
+        np.testing.assert_allclose(calibrated, temperature_scaled(raw, temperature), atol=1e-4)
+        np.testing.assert_array_equal(calibrated.argmax(1), raw.argmax(1))
+    np.testing.assert_allclose(raw, load_pretrained(name, raw=True).predict_on_batch(faces), atol=1e-4)
+
+
+@pytest.mark.real_data
+@pytest.mark.parametrize("name", list(PRETRAINED_FILES))
+def test_the_shipped_files_are_at_the_publictest_nll_optimum_with_the_committed_predictions(full_data_dir, name):
+    from scripts.calibration import probabilities_of
+    from scripts.repository import PRETRAINED_RUN_DIR
+
+    data = fer.load_data(full_data_dir, form="csv")
+    public, private = data["PublicTest"], data["PrivateTest"]
+    shipped = load_pretrained(name, runtime="onnx")
+    calibrated = probabilities_of(shipped, public.images)
+    fitted = temperatures()[name]
+    assert negative_log_likelihood(calibrated, public.labels) == pytest.approx(
+        fitted["publictest"]["calibrated"]["nll"], abs=1e-4
+    )
+    assert fit_temperature(calibrated, public.labels) == pytest.approx(1.0, abs=0.01)  # nothing left to fit
+    assert negative_log_likelihood(calibrated, public.labels) < negative_log_likelihood(
+        probabilities_of(load_pretrained(name, runtime="onnx", raw=True), public.images), public.labels
+    )
+    card = json.loads((PRETRAINED_RUN_DIR / "evaluation.json").read_text())
+    scored = card if name == "shipped" else card["fast"]
+    predicted = probabilities_of(shipped, private.images).argmax(1)
+    matrix = np.zeros((len(EMOTIONS), len(EMOTIONS)), int)
+    np.add.at(matrix, (private.labels, predicted), 1)
+    committed = np.array(scored["private_test"]["none"]["confusion_matrix"])
+    assert np.abs(matrix - committed).sum() <= 2  # onnxruntime and Keras may part on a near tie (1e-4)
+
+
+def git(*args: str) -> str | None:
+    result = subprocess.run(["git", "-C", str(REPO_ROOT), *args], capture_output=True, text=True)
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def test_every_calibrated_privatetest_figure_was_committed_after_its_temperatures():
+    from scripts.calibration import REPORT, TEMPERATURES
+
+    if not git("log", "-1", "--format=%h", "--", str(REPORT.relative_to(REPO_ROOT))):
+        pytest.skip("no git history of the calibration report in this checkout")
+    report_path, temperatures_path = (str(path.relative_to(REPO_ROOT)) for path in (REPORT, TEMPERATURES))
+    for commit in git("log", "--format=%h", "--abbrev=7", "--", report_path).split():
+        report = json.loads(git("show", f"{commit}:{report_path}"))
+        fitted_in = report["temperatures_commit"]
+        assert git("merge-base", "--is-ancestor", fitted_in, commit) is not None, (fitted_in, commit)
+        assert git("rev-parse", fitted_in) != git("rev-parse", commit), "fitted and reported in one commit"
+        fitted = json.loads(git("show", f"{fitted_in}:{temperatures_path}"))
+        assert json.loads(git("show", f"{commit}:{temperatures_path}")) == fitted, commit
+        for role, model in report["models"].items():
+            if "temperature" in model:
+                assert model["temperature"] == fitted["models"][role]["temperature"]
+                # the temperature was already in the history where PrivateTest of it first appears
+                assert git("log", "-1", "--format=%h", fitted_in, "--", temperatures_path)
+    from scripts.model_card import file_sha256
+    from scripts.repository import SHIPPED_FILES
+
+    for role, model in temperatures().items():
+        assert model["keras_sha256"] == file_sha256(SHIPPED_FILES[role]), role
+
+
+def predicted_faces(capsys, *options: str) -> list[dict]:
+    assert main(["predict", *map(str, SAMPLE_PHOTOS), "--json", "--quiet", *options]) == 0
+    return [face for record in json.loads(capsys.readouterr().out) for face in record.get("faces", [])]
+
+
+def test_min_confidence_labels_the_faces_below_it_uncertain_and_keeps_the_others(capsys):
+    everyone = predicted_faces(capsys)
+    top = np.array([max(face["probabilities"].values()) for face in everyone])
+    threshold = float(np.median(top))
+    marked = predicted_faces(capsys, "--min-confidence", str(threshold))
+    assert [face["probabilities"] for face in marked] == [face["probabilities"] for face in everyone]
+    for face, unmarked, confidence in zip(marked, everyone, top):
+        assert face["label"] == ("uncertain" if confidence < threshold else unmarked["label"])
+    assert 0 < sum(face["label"] == "uncertain" for face in marked) < len(marked)
+    raw = predicted_faces(capsys, "--raw")
+    assert [face["label"] for face in raw] == [face["label"] for face in everyone]
+    assert raw != everyone  # the probabilities before temperature scaling differ
+
+
+@pytest.mark.parametrize("value", ["-0.1", "1.5", "nan", "inf"])
+def test_min_confidence_outside_0_to_1_is_one_line(capsys, value):
+    assert main(["predict", str(SAMPLE_PHOTOS[0]), f"--min-confidence={value}"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0 and "--min-confidence" in error
+    with pytest.raises(DataError):
+        fer.predict(SAMPLE_PHOTOS[0], min_confidence=float(value))
+
+
+def test_the_readmes_min_confidence_example_is_what_the_command_prints_and_the_report_says():
+    import re
+    import shlex
+
+    from scripts.calibration import REPORT, fer_output
+
+    readme = (REPO_ROOT / "README.md").read_text()
+    section = readme.split("<!-- min-confidence-example:start -->")[1].split("<!-- min-confidence-example:end -->")[0]
+    command, *printed = section.split("```")[1].strip("\n").split("\n")
+    arguments = shlex.split(command)[1:]
+    assert fer_output(arguments) == "\n".join(printed) + "\n"
+    assert any(line.split()[-2] == "uncertain" for line in printed[1:])
+    threshold = float(arguments[arguments.index("--min-confidence") + 1])
+    shipped = json.loads(REPORT.read_text())["models"]["shipped"]
+    point = next(point for point in shipped["coverage"] if round(point["threshold"], 2) == threshold)
+    said = [float(number) for number in re.findall(r"(\d+\.\d+)%", section.split("```")[0])]
+    assert said == [round(point["coverage"] * 100, 1), round(point["accuracy"] * 100, 1)]
