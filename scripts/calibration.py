@@ -183,19 +183,24 @@ def card_section(report: dict) -> str:
 
 
 def readme_section(report: dict) -> str:
-    """The README's lines: ECE and NLL of the shipped models before and after, and where the rest is."""
+    """The README's lines: ECE, NLL and Brier of the shipped models before and after scaling, and where the rest is."""
     rows = [
-        [
-            TITLES[name],
-            f"{model['temperature']:.3f}",
-            *(with_interval(model[kind], "ece") for kind in ("raw", "calibrated")),
-            *(f"{model[kind]['nll']:.4f}" for kind in ("raw", "calibrated")),
-        ]
+        [TITLES[name], kind, *(with_interval(model[kind], metric) for metric in ("ece", "nll", "brier"))]
         for name, model in report["models"].items()
         if "temperature" in model
+        for kind in ("raw", "calibrated")
     ]
-    header = ["model", "T", "ECE raw", "ECE calibrated", "NLL raw", "NLL calibrated"]
-    return table(header, rows) + "\n\nReliability diagrams and the coverage table: MODEL_CARD.md, Calibration.\n"
+    temperatures = ", ".join(
+        f"{TITLES[name]} {model['temperature']:.3f}"
+        for name, model in report["models"].items()
+        if "temperature" in model
+    )
+    return (
+        f"Calibration on PrivateTest, before and after temperature scaling (T, fitted on PublicTest: {temperatures}):"
+        "\n\n"
+        + table(["model", "probabilities", "ECE", "NLL", "Brier"], rows)
+        + "\n\nReliability diagrams and accuracy at chosen coverage: [MODEL_CARD.md](MODEL_CARD.md#calibration).\n"
+    )
 
 
 def fer_output(arguments: list[str]) -> str:

@@ -204,3 +204,70 @@ def test_the_readmes_min_confidence_example_is_what_the_command_prints_and_the_r
     point = next(point for point in shipped["coverage"] if round(point["threshold"], 2) == threshold)
     said = [float(number) for number in re.findall(r"(\d+\.\d+)%", section.split("```")[0])]
     assert said == [round(point["coverage"] * 100, 1), round(point["accuracy"] * 100, 1)]
+
+
+def table_numbers(text: str, start: str) -> list[list[float]]:
+    """The numbers of each row of the first markdown table after start, row by row."""
+    import re
+
+    lines = text[text.index(start) :].split("\n")
+    first = next(index for index, line in enumerate(lines) if line.startswith("| "))
+    rows = []
+    for line in lines[first + 2 :]:
+        if not line.startswith("| "):
+            break
+        rows.append([float(number) for number in re.findall(r"-?\d+\.\d+", line)])
+    return rows
+
+
+def test_the_readme_and_card_calibration_tables_are_the_reports_figures():
+    from scripts.calibration import REPORT
+    from scripts.repository import MODEL_CARD
+
+    report = json.loads(REPORT.read_text())
+
+    def expected(names, kinds, metrics):
+        return [
+            [number for metric in metrics for number in (model[kind][metric], *model[kind][f"{metric}_ci95"])]
+            for name, model in report["models"].items()
+            if name in names
+            for kind in kinds
+            if kind in model
+        ]
+
+    readme = (REPO_ROOT / "README.md").read_text()
+    shown = table_numbers(readme, "<!-- calibration:start -->")
+    readme_metrics = ("ece", "nll", "brier")
+    np.testing.assert_allclose(shown, expected(PRETRAINED_FILES, ("raw", "calibrated"), readme_metrics), atol=5e-5)
+    card = MODEL_CARD.read_text()
+    shown = table_numbers(card, "## Calibration")
+    metrics = ("ece", "classwise_ece", "nll", "brier")
+    np.testing.assert_allclose(shown, expected(report["models"], ("raw", "calibrated"), metrics), atol=5e-5)
+    coverage_rows = [
+        [point[key] for key in ("target_accuracy", "threshold", "coverage", "accuracy")] + point["accuracy_ci95"]
+        for model in report["models"].values()
+        for point in model.get("coverage", [])
+    ]
+    np.testing.assert_allclose(table_numbers(card, "Answering only when sure"), coverage_rows, atol=5e-4)
+
+
+@pytest.mark.real_data
+def test_the_calibration_report_is_what_the_shipped_files_and_the_study_records_score(full_data_dir):
+    from scripts.calibration import REPORT, probabilities_of, study_probabilities
+    from scripts.repository import STUDY_RUN_DIRS
+
+    from fer.evaluation.calibration import calibration_scores
+
+    report = json.loads(REPORT.read_text())
+    data = fer.load_data(full_data_dir, form="csv")
+    private = data["PrivateTest"]
+    for name in PRETRAINED_FILES:
+        for kind in ("raw", "calibrated"):
+            probabilities = probabilities_of(load_pretrained(name, runtime="onnx", raw=kind == "raw"), private.images)
+            measured = calibration_scores(probabilities, private.labels, intervals=False)
+            for metric, value in measured.items():
+                assert report["models"][name][kind][metric] == pytest.approx(value, abs=1e-6), (name, kind, metric)
+    for name, run_dir in STUDY_RUN_DIRS.items():
+        measured = calibration_scores(*study_probabilities(run_dir, data), intervals=False)
+        for metric, value in measured.items():
+            assert report["models"][name]["raw"][metric] == pytest.approx(value, abs=1e-9), (name, metric)
