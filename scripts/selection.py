@@ -12,6 +12,14 @@ SELECTION_FILE = PRETRAINED_RUN_DIR / "selection.toml"
 CHOICE_FILE = PRETRAINED_RUN_DIR / "choice.json"
 
 
+def checkout_folder(run: str) -> Path:
+    """Where a registered run folder's record lies in this checkout: the folder itself, or, once a candidate is
+    published and its run folder gone (one copy of each record), Pretrained_Model/<its name>."""
+    folder = REPO_ROOT / run
+    published = PRETRAINED_RUN_DIR / Path(run).name
+    return published if not folder.exists() and (published / "metrics.json").is_file() else folder
+
+
 def read_selection(path: Path = SELECTION_FILE) -> dict:
     """The rule and the registrations, oldest first."""
     with open(path, "rb") as handle:

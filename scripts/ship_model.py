@@ -62,6 +62,7 @@ from scripts.results_table import update_readme
 from scripts.selection import (
     CHOICE_FILE,
     SELECTION_FILE,
+    checkout_folder,
     committed_choice,
     committed_choices,
     committed_json,
@@ -150,7 +151,7 @@ def registered_candidates(selection_file: Path = SELECTION_FILE) -> dict[str, tu
         for entry in read_selection(selection_file)["registration"]
     ]
     return {
-        candidate["name"]: (REPO_ROOT / candidate["run"], candidate.get("config"))
+        candidate["name"]: (checkout_folder(candidate["run"]), candidate.get("config"))
         for entry in registrations
         for candidate in entry["candidates"]
     }
@@ -162,7 +163,7 @@ def trained_as_registered(run_dir: Path, registered: dict) -> bool:
     saved = read_config(run_dir)
 
     def comparable(config: TrainConfig) -> TrainConfig:
-        teacher = ",".join(str((REPO_ROOT / path).resolve()) for path in teacher_paths(config.teacher))
+        teacher = ",".join(str(checkout_folder(path).resolve()) for path in teacher_paths(config.teacher))
         return dataclasses.replace(config, data=None, run_dir=None, teacher=teacher)
 
     return saved is not None and comparable(saved) == comparable(TrainConfig(**registered))

@@ -26,8 +26,8 @@ import pandas as pd
 from fer.data.locations import is_sample
 from fer.models.registry import model_spec
 from fer.training.config import TrainConfig, teacher_paths
-from scripts.repository import REPO_ROOT
-from scripts.selection import committed_registration, read_selection, scored_on_private_test
+from scripts.repository import PRETRAINED_RUN_DIR, shown
+from scripts.selection import checkout_folder, committed_registration, read_selection, scored_on_private_test
 
 
 def registered_configs(registration: str, data: str) -> dict[str, TrainConfig]:
@@ -37,8 +37,8 @@ def registered_configs(registration: str, data: str) -> dict[str, TrainConfig]:
         sys.exit(f"train_candidates: registration {registration} names runs, not configs to train")
     configs = {}
     for candidate in entry["candidates"]:
-        config = TrainConfig(**candidate["config"], data=data, run_dir=str(REPO_ROOT / candidate["run"]))
-        teacher = ",".join(str(REPO_ROOT / path) for path in teacher_paths(config.teacher))  # paths in the checkout
+        config = TrainConfig(**candidate["config"], data=data, run_dir=str(checkout_folder(candidate["run"])))
+        teacher = ",".join(str(checkout_folder(path)) for path in teacher_paths(config.teacher))  # in this checkout
         configs[candidate["name"]] = dataclasses.replace(config, teacher=teacher)
     return configs
 
@@ -96,6 +96,9 @@ def main() -> int:
     from fer.training.loop import train
 
     for name, config in configs.items():
+        if Path(config.run_dir).is_relative_to(PRETRAINED_RUN_DIR):
+            print(f"{name}: finished, chosen from and published in {shown(Path(config.run_dir))}", flush=True)
+            continue
         if scored_before_selection(Path(config.run_dir)):
             sys.exit(f"train_candidates: {name}: {config.run_dir} was scored on PrivateTest before the selection")
         # resolved only now: a teacher may be an earlier candidate of this registration

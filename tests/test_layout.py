@@ -60,3 +60,32 @@ def test_benchmark_sections_are_their_scripts_output_with_relative_paths_only():
     outside = re.sub(r"<!-- ([\w-]+):start -->\n.*?<!-- \1:end -->", "", readme, flags=re.DOTALL)
     assert "```" not in outside, "output pasted outside the sections the scripts rewrite"
     assert set(publishers) <= {name for name, _ in sections}, "a benchmark whose section is missing"
+
+
+def test_no_tracked_file_is_one_git_ignores():
+    import subprocess
+
+    listed = subprocess.run(
+        ["git", "-C", str(REPO_ROOT), "ls-files", "--cached", "--ignored", "--exclude-standard"],
+        capture_output=True,
+        text=True,
+    )
+    if listed.returncode != 0:
+        pytest.skip("not a git checkout")
+    assert listed.stdout.split() == []
+
+
+def test_every_chosen_registrations_candidate_has_one_record_in_this_checkout():
+    import json
+
+    from scripts.selection import SELECTION_FILE, checkout_folder, committed_choices, read_selection
+
+    chosen_from = {name for choice in committed_choices() for name in choice["registrations"]}
+    for entry in read_selection(SELECTION_FILE)["registration"]:
+        if entry["name"] not in chosen_from:
+            continue
+        for candidate in entry["candidates"]:
+            record = checkout_folder(candidate["run"])
+            assert json.loads((record / "metrics.json").read_text())["splits"]["PrivateTest"], candidate["name"]
+            copies = {REPO_ROOT / candidate["run"], REPO_ROOT / "Pretrained_Model" / candidate["name"]}
+            assert sum((copy / "model.keras").is_file() for copy in copies) == 1, candidate["name"]
