@@ -5,12 +5,12 @@ PYTHON ?= python3
 VENV ?= .venv
 STAMP = $(VENV)/.installed
 
-.PHONY: reproduce test test-fast install-test sample lint floors clean
+.PHONY: reproduce test test-fast install-test sample lint floors demo-screenshot clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e '.[train,notebooks,dev]'
+	$(VENV)/bin/pip install --quiet -e '.[train,notebooks,dev,demo]'
 	touch $(STAMP)
 
 reproduce: $(STAMP)
@@ -37,6 +37,11 @@ floors:
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests scripts
+
+# The README's screenshot of fer demo, taken by the browser test (headless Chromium: apt-get install chromium
+# chromium-driver).
+demo-screenshot: $(STAMP)
+	FER_DEMO_SCREENSHOT=docs/demo.png $(VENV)/bin/pytest tests/test_demo_browser.py
 
 sample: $(STAMP)
 	$(VENV)/bin/python scripts/make_sample.py --source ../shared/fer2013/images.zip

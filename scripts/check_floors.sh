@@ -13,7 +13,8 @@ work="$(mktemp -d "${TMPDIR:-/tmp}/fer-floors.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 
 # The floors as constraints files: one `name==X [; marker]` line per dependency, of the base install alone
-# (base.txt), and of the base install with the train and notebooks extras (floors.txt); the dev extra is not pinned.
+# (base.txt), with the demo extra (demo.txt), and with the train and notebooks extras (floors.txt); the dev extra is
+# not pinned.
 floors() {
 "$python" - "$checkout/pyproject.toml" "$@" <<'EOF'
 import re
@@ -38,10 +39,12 @@ if unbounded:
 EOF
 }
 floors >"$work/base.txt"
+floors demo >"$work/demo.txt"
 floors train notebooks >"$work/floors.txt"
-names="$(sed 's/==.*//' "$work/floors.txt" | paste -sd, -)"
+names="$(cat "$work/floors.txt" "$work/demo.txt" | sed 's/==.*//' | sort -u | paste -sd, -)"
 echo "== the floors in pyproject.toml, as pins ($("$python" --version))"
 cat "$work/floors.txt"
+grep -vxFf "$work/base.txt" "$work/demo.txt"
 
 # Built from a copy of the checkout's files, never in the checkout itself (see copy_checkout.sh).
 bash "$checkout/scripts/copy_checkout.sh" "$work/source"
@@ -51,6 +54,39 @@ echo "== the base install at its floors, in $work/base: fer predict on onnxrunti
 "$work/base/bin/pip" install --quiet --upgrade pip
 "$work/base/bin/pip" install --quiet --only-binary="$names" -c "$work/base.txt" "$work/source"
 (cd "$work" && "$work/base/bin/fer" predict "$checkout/docs/astronaut.jpg" | tee predict_base.txt && grep -qw happy predict_base.txt)
+
+echo "== the base install with the demo extra at their floors, in $work/demo: fer demo answers a photo"
+"$python" -m venv "$work/demo"
+"$work/demo/bin/pip" install --quiet --upgrade pip
+"$work/demo/bin/pip" install --quiet --only-binary="$names" -c "$work/demo.txt" "$work/source[demo]"
+mkdir "$work/demo-tmp"
+(cd "$work" && "$work/demo/bin/python" - "$checkout/docs/astronaut.jpg" "$work/demo/bin/fer" "$work/demo-tmp" <<'EOF'
+import os
+import socket
+import subprocess
+import sys
+
+from gradio_client import Client, handle_file
+
+photo, fer, scratch = sys.argv[1:]
+with socket.socket() as probe:
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+server = subprocess.Popen(
+    [fer, "demo", "--port", str(port)], env={**os.environ, "TMPDIR": scratch}, stdout=subprocess.PIPE, text=True
+)
+try:
+    print(server.stdout.readline().strip())
+    client = Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=False)
+    summary = client.predict(handle_file(photo), "shipped", api_name="/photo")[3]
+finally:
+    server.terminate()
+    server.wait(timeout=60)
+print(f"fer demo's page: {summary}")
+assert summary.startswith("1 face: #1 happy"), summary
+assert server.returncode == 0 and not os.listdir(scratch), "fer demo left files behind, or did not stop cleanly"
+EOF
+)
 
 echo "== the base install with the train and notebooks extras at their floors, in $work/venv"
 "$python" -m venv "$work/venv"

@@ -101,6 +101,7 @@ MODEL_HELP = "shipped (the default) or fast, a .keras file or run directory, or 
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from fer.demo.serve import DEFAULT_HOST, DEFAULT_PORT
     from fer.evaluation import TTA_MODES
     from fer.models.registry import MODEL_NAMES
     from fer.training.config import LR_SCHEDULES, OPTIMIZERS, TrainConfig
@@ -192,6 +193,13 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--model", help=MODEL_HELP)
     export.add_argument("--output", help="default: fer_model.onnx or fer_model.tflite")
     export.set_defaults(handler=run_export)
+
+    demo = commands.add_parser(
+        "demo", help="a local web page to try the models on photos, the webcam and videos (the demo extra)"
+    )
+    demo.add_argument("--host", default=DEFAULT_HOST, help=f"the address to serve on (default: {DEFAULT_HOST})")
+    demo.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"default: {DEFAULT_PORT}")
+    demo.set_defaults(handler=run_demo)
 
     return parser
 
@@ -539,6 +547,14 @@ def run_export(args: argparse.Namespace) -> int:
     except OSError as error:
         raise DataError(f"{output}: cannot be written ({error.strerror or error})") from None
     return 0 if emit(f"wrote {output}", "export") else PREDICT_SOME_FAILED
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    """Serve the demo page until Ctrl+C; Gradio is imported only here."""
+    from fer.demo.serve import serve
+
+    serve(args.host, args.port)
+    return 0
 
 
 def check_writable(output: Path) -> None:
