@@ -550,29 +550,16 @@ def write_model_card(root: Path = PRETRAINED_RUN_DIR, path: Path = MODEL_CARD) -
 
 
 def readme_summary(root: Path = PRETRAINED_RUN_DIR) -> str:
-    """The README's few lines on the shipped model, from the same files as the card."""
+    """The README's rows on the shipped models: the shipped one per test-time augmentation, the fast one single crop."""
     card = read_card(root)
-    runs = member_runs(card)
-    shipped = card["selection"]["members"]
-    machines = {name: machines_text(runs[name][1]) for name in shipped}
-    one_machine = len(set(machines.values())) == 1
-    trained = "; ".join(
-        f"{name} {timing(runs[name][1])} (epoch {runs[name][1]['selected_epoch']} of {runs[name][1]['epochs']})"
-        + ("" if one_machine else f" on {machines[name]}")
-        for name in shipped
-    )
+    rows = ["| " + " | ".join(["PrivateTest", *SCORE_HEADER]) + " |", "|---|---|---|---|"]
+    rows += [score_row(f"shipped, {TTA_TITLES[mode]}", scores) for mode, scores in card["private_test"].items()]
     fast = card.get("fast") or {"chosen": None}
-    fast_line = (
-        f'\nThe fast network, `fer.load_pretrained("fast")`: **{fast["chosen"]}**, PrivateTest single crop '
-        f"accuracy {interval(fast['private_test']['none'], 'accuracy')} (the card tells how it was timed).\n"
-        if fast["chosen"]
-        else ""
-    )
+    if fast["chosen"]:
+        rows.append(score_row(f"fast, {TTA_TITLES['none']}", fast["private_test"]["none"]))
+    fast_name = f"; fast: **{fast['chosen']}**, one network" if fast["chosen"] else ""
     return (
-        f"Shipped: **{card['selection']['chosen']}** (chosen on PublicTest).\n\n"
-        + "\n".join(results_rows(card, "PrivateTest"))
-        + (f"\n\nTrained on {machines[shipped[0]]}: " if one_machine else "\n\nTrained: ")
-        + f"{trained}; "
-        + "each epoch chosen on PublicTest.\n"
-        + fast_line
+        f"Shipped: **{card['selection']['chosen']}**{fast_name} (both chosen on PublicTest).\n\n"
+        + "\n".join(rows)
+        + "\n"
     )

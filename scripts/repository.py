@@ -4,6 +4,8 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 README = REPO_ROOT / "README.md"
+DOCS = REPO_ROOT / "docs"
+RESULTS_DOC = DOCS / "results.md"  # the paired tests and their conclusion, beside the README's tables
 SAMPLE_DATA_DIR = REPO_ROOT / "data" / "sample"
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 STUDY_RUN_DIRS = {"csv_cnn": REPO_ROOT / "CSV_Based_Model", "image_cnn": REPO_ROOT / "Image_Based_Model"}

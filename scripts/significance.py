@@ -26,7 +26,7 @@ from fer.evaluation.metrics import macro_f1
 from fer.evaluation.significance import compare_paired, difference_interval
 from fer.models.registry import model_spec
 from fer.training.records import read_metrics
-from scripts.repository import README, REPO_ROOT, STUDY_RUN_DIRS
+from scripts.repository import README, REPO_ROOT, RESULTS_DOC, STUDY_RUN_DIRS
 from scripts.results_table import (
     finished_runs,
     results_table,
@@ -424,7 +424,8 @@ def render(results: pd.DataFrame, frame: pd.DataFrame, description: dict) -> tup
 
 
 def report(data_dir: str | Path, root: str | Path, predict: bool = True) -> tuple[pd.DataFrame, pd.DataFrame, str]:
-    """Write root/results/: the results table, per-face predictions, tests and conclusion; the README when root is it.
+    """Write root/results/: the results table, per-face predictions, tests and conclusion; the README's table and
+    docs/results.md when root is the checkout.
 
     predict=False reuses the saved predictions. Returns the results table, the tests and the significance markdown.
     """
@@ -440,7 +441,7 @@ def report(data_dir: str | Path, root: str | Path, predict: bool = True) -> tupl
     write_text(results_dir / "significance.md", markdown)
     if root == REPO_ROOT:
         update_readme(README, to_markdown(results))
-        update_readme(README, markdown, section="significance")
+        update_readme(RESULTS_DOC, markdown, section="significance")
     return results, tests, markdown
 
 

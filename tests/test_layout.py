@@ -1,4 +1,5 @@
-"""The README's map names every module, and the package knows nothing of the repository around it."""
+"""docs/architecture.md's map names every module and script, and the package knows nothing of the repository
+around it."""
 
 import re
 from pathlib import Path
@@ -13,8 +14,11 @@ REPOSITORY_LAYOUT = re.compile(
 )
 
 
+ARCHITECTURE = REPO_ROOT / "docs" / "architecture.md"
+
+
 def readme_tree() -> str:
-    text = (REPO_ROOT / "README.md").read_text()
+    text = ARCHITECTURE.read_text()
     return text[text.index("src/fer/\n├──") : text.index("Repository tooling")]
 
 
@@ -28,7 +32,7 @@ def test_the_readme_map_lists_every_module_of_the_package(module):
 
 
 def test_the_readme_names_every_script():
-    tooling = (REPO_ROOT / "README.md").read_text().split("Repository tooling", 1)[1]
+    tooling = ARCHITECTURE.read_text().split("Repository tooling", 1)[1]
     for script in sorted((REPO_ROOT / "scripts").glob("*.py")):
         assert script.name == "__init__.py" or f"`{script.name}`" in tooling, script.name
 
