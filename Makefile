@@ -22,9 +22,9 @@ test: $(STAMP)
 	bash scripts/check_install.sh
 	bash scripts/check_floors.sh
 
-# For development: everything but the tests that train or run the notebooks.
+# For development, after every change: everything but the tests that train, run the notebooks or need the full data.
 test-fast: $(STAMP)
-	$(VENV)/bin/pytest -m "not slow"
+	$(VENV)/bin/pytest -m "not slow and not real_data"
 
 # The wheel built, installed into a fresh venv outside the checkout, and used from another folder.
 install-test:

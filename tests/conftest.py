@@ -16,10 +16,21 @@ SHARED_DATA = REPO_ROOT.parent / "shared" / "fer2013"
 SAMPLE_DATA_DIR = REPO_ROOT / "data" / "sample"
 
 
+@pytest.fixture(scope="session")
+def full_data_cache(tmp_path_factory) -> Path:
+    """One parse cache for every test of the full data: it is parsed once per session, not once per test."""
+    return tmp_path_factory.mktemp("full_data_cache")
+
+
 @pytest.fixture(autouse=True)
-def isolated_cache(tmp_path_factory, monkeypatch):
-    """Each test parses afresh into its own cache, except where it asks for the shared one."""
-    if "FER_TEST_KEEP_CACHE" not in os.environ:
+def isolated_cache(request, tmp_path_factory, monkeypatch):
+    """Each test parses afresh into its own cache, except a test of the full data (one shared cache), or where
+    FER_TEST_KEEP_CACHE asks for the user's."""
+    if "FER_TEST_KEEP_CACHE" in os.environ:
+        return
+    if "full_data_dir" in request.fixturenames:
+        monkeypatch.setenv("FER_CACHE_DIR", str(request.getfixturevalue("full_data_cache")))
+    else:
         monkeypatch.setenv("FER_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
 
 

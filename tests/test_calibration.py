@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -136,25 +137,30 @@ def git(*args: str) -> str | None:
 
 def test_every_calibrated_privatetest_figure_was_committed_after_its_temperatures():
     from scripts.calibration import REPORT, TEMPERATURES
-
-    if not git("log", "-1", "--format=%h", "--", str(REPORT.relative_to(REPO_ROOT))):
-        pytest.skip("no git history of the calibration report in this checkout")
-    report_path, temperatures_path = (str(path.relative_to(REPO_ROOT)) for path in (REPORT, TEMPERATURES))
-    for commit in git("log", "--format=%h", "--abbrev=7", "--", report_path).split():
-        report = json.loads(git("show", f"{commit}:{report_path}"))
-        fitted_in = report["temperatures_commit"]
-        assert git("merge-base", "--is-ancestor", fitted_in, commit) is not None, (fitted_in, commit)
-        assert git("rev-parse", fitted_in) != git("rev-parse", commit), "fitted and reported in one commit"
-        fitted = json.loads(git("show", f"{fitted_in}:{temperatures_path}"))
-        assert json.loads(git("show", f"{commit}:{temperatures_path}")) == fitted, commit
-        for role, model in report["models"].items():
-            if "temperature" in model:
-                assert model["temperature"] == fitted["models"][role]["temperature"]
-                # the temperature was already in the history where PrivateTest of it first appears
-                assert git("log", "-1", "--format=%h", fitted_in, "--", temperatures_path)
     from scripts.model_card import file_sha256
     from scripts.repository import SHIPPED_FILES
 
+    report_path, temperatures_path = (str(path.relative_to(REPO_ROOT)) for path in (REPORT, TEMPERATURES))
+    reports = (git("log", "--diff-filter=AM", "--format=%h", "--abbrev=7", "--", report_path) or "").split()
+    if not reports:
+        pytest.skip("no git history of the calibration report in this checkout")
+    for commit in reports:
+        fitted_in = json.loads(git("show", f"{commit}:{report_path}"))["temperatures_commit"]
+        if git("cat-file", "-e", f"{fitted_in}^{{commit}}") is None:
+            pytest.skip("a shallow clone: the temperatures' commit is not in this checkout's history")
+        # the temperatures in force when the figures were committed are the ones fitted in fitted_in, before them
+        assert git("rev-parse", git("log", "-1", "--format=%h", commit, "--", temperatures_path)) == git(
+            "rev-parse", fitted_in
+        ), commit
+        assert git("merge-base", "--is-ancestor", fitted_in, commit) is not None, (fitted_in, commit)
+        assert git("rev-parse", fitted_in) != git("rev-parse", commit), "fitted and reported in one commit"
+        earlier = git("show", f"{fitted_in}:{report_path}")
+        assert earlier is None or json.loads(earlier)["temperatures_commit"] != fitted_in
+    # a shipped file's temperature, once fitted, is never fitted again
+    fitted = {}
+    for commit in git("log", "--reverse", "--diff-filter=AM", "--format=%h", "--", temperatures_path).split():
+        for role, model in json.loads(git("show", f"{commit}:{temperatures_path}"))["models"].items():
+            assert fitted.setdefault(model["keras_sha256"], model["temperature"]) == model["temperature"], role
     for role, model in temperatures().items():
         assert model["keras_sha256"] == file_sha256(SHIPPED_FILES[role]), role
 
@@ -187,8 +193,10 @@ def test_min_confidence_outside_0_to_1_is_one_line(capsys, value):
         fer.predict(SAMPLE_PHOTOS[0], min_confidence=float(value))
 
 
-def test_the_readmes_min_confidence_example_is_what_the_command_prints_and_the_report_says():
+def test_the_readmes_min_confidence_example_is_what_the_command_prints_and_the_report_says(monkeypatch):
     import re
+
+    monkeypatch.chdir(REPO_ROOT)  # the example's paths are the checkout's
     import shlex
 
     from scripts.calibration import REPORT, fer_output
@@ -271,3 +279,84 @@ def test_the_calibration_report_is_what_the_shipped_files_and_the_study_records_
         measured = calibration_scores(*study_probabilities(run_dir, data), intervals=False)
         for metric, value in measured.items():
             assert report["models"][name]["raw"][metric] == pytest.approx(value, abs=1e-9), (name, metric)
+
+
+def test_test_time_augmentation_averages_before_the_temperature_so_the_argmax_is_the_networks():
+    from fer.evaluation.tta import tta_probabilities
+
+    data = fer.load_data(REPO_ROOT / "data" / "sample", form="csv")
+    faces = data["PrivateTest"].images
+    temperature = temperatures()["shipped"]["temperature"]
+    for mode in ("flip", "ten-crop"):
+        raw = tta_probabilities(load_pretrained(raw=True), faces, mode)
+        calibrated = tta_probabilities(load_pretrained(), faces, mode)
+        np.testing.assert_allclose(calibrated, temperature_scaled(raw, temperature), atol=1e-5)
+
+
+def test_a_shipped_keras_file_given_by_path_is_calibrated_and_a_calibrated_model_saved_loads_back(tmp_path, capsys):
+    from fer.models.pretrained import pretrained_path
+
+    def probabilities(*options: str) -> dict:
+        assert main(["predict", str(SAMPLE_PHOTOS[0]), "--json", "--quiet", *options]) == 0
+        return json.loads(capsys.readouterr().out)[0]["faces"][0]["probabilities"]
+
+    copy = tmp_path / "my_copy.keras"
+    copy.write_bytes(pretrained_path("fast").read_bytes())
+    assert probabilities("--model", str(copy)) == pytest.approx(probabilities("--model", "fast"), abs=2e-4)
+    assert probabilities("--model", str(copy), "--raw") == pytest.approx(
+        probabilities("--model", "fast", "--raw"), abs=2e-4
+    )
+    saved = tmp_path / "calibrated.keras"
+    load_pretrained("fast").save(saved)
+    assert probabilities("--model", str(saved)) == pytest.approx(probabilities("--model", "fast"), abs=2e-4)
+
+
+def test_an_onnx_file_with_two_outputs_is_taken_only_as_the_shipped_pair(tmp_path):
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    from fer.inference.runtime import OnnxModel
+
+    def two_outputs(names: tuple[str, str]) -> Path:
+        weights = numpy_helper.from_array(np.zeros((48 * 48, 7), np.float32), "weights")
+        shape = numpy_helper.from_array(np.array([-1, 48 * 48], np.int64), "shape")
+        nodes = [
+            helper.make_node("Reshape", ["faces", "shape"], ["flat"]),
+            helper.make_node("MatMul", ["flat", "weights"], [names[1]]),
+            helper.make_node("Softmax", [names[1]], [names[0]], axis=-1),
+        ]
+        outputs = [helper.make_tensor_value_info(name, TensorProto.FLOAT, ["n", 7]) for name in names]
+        faces = helper.make_tensor_value_info("faces", TensorProto.FLOAT, ["n", 48, 48, 1])
+        graph = helper.make_graph(nodes, "two", [faces], outputs, [weights, shape])
+        path = tmp_path / f"{names[1]}.onnx"
+        onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+        return path
+
+    with pytest.raises(DataError, match="returns"):
+        OnnxModel(two_outputs(("softmax", "logits")))
+    faces = np.zeros((2, 48, 48, 1), np.float32)
+    assert OnnxModel(two_outputs(("probabilities", "raw_probabilities")))(faces).shape == (2, 7)
+
+
+def test_min_confidence_takes_numpy_numbers_and_compares_the_probability_as_printed():
+    from fer.inference.predict import check_min_confidence, confident_label
+
+    assert check_min_confidence(np.float32(0.5)) == 0.5 and check_min_confidence(np.int64(1)) == 1.0
+    for wrong in (True, np.bool_(False), "0.5", None):
+        with pytest.raises(DataError):
+            check_min_confidence(wrong)
+    row = np.array([0.72867, 0.1, 0.1, 0.03, 0.02, 0.01, 0.01133])
+    assert confident_label(row, 0.7287) == "angry"  # printed as 0.7287: not below 0.7287
+    assert confident_label(row, 0.7288) == "uncertain"
+
+
+def test_the_timeline_names_a_track_uncertain_as_the_table_does():
+    from fer.inference.timeline import plot_timeline
+    from fer.inference.video import COLUMNS
+
+    row = {"path": "clip", "track": 1, "x": 0, "y": 0, "w": 9, "h": 9, "label": "happy"}
+    probabilities = dict(zip(COLUMNS[-7:], [0.02, 0.02, 0.02, 0.8, 0.06, 0.04, 0.04]))
+    frame = pd.DataFrame([row | probabilities | {"frame": n, "time_s": n / 10} for n in range(3)], columns=COLUMNS)
+    titles = [axes.get_title(loc="left") for axes in plot_timeline(frame, min_confidence=0.9).axes]
+    assert titles == ["track 1: mostly uncertain (3 frames)"]
+    assert "mostly happy" in plot_timeline(frame).axes[0].get_title(loc="left")

@@ -308,7 +308,7 @@ def run_predict(args: argparse.Namespace) -> int:
         csv_path = claim_said(Path(args.csv), taken)
         failed |= not write_output(csv_path, lambda path: write_face_rows(records, frames, path))
     if args.plot:
-        failed |= not write_timelines(frames, Path(args.plot), taken)
+        failed |= not write_timelines(frames, Path(args.plot), taken, args.min_confidence)
     if args.annotate:
         failed |= not write_annotated_copies(records, frames, Path(args.annotate), args, taken)
     return PREDICT_SOME_FAILED if failed else 0
@@ -430,7 +430,7 @@ def write_face_rows(records: list[dict], frames: dict, path: Path) -> None:
     write_text(path, table.to_csv(index=False))
 
 
-def write_timelines(frames: dict, path: Path, taken: set) -> bool:
+def write_timelines(frames: dict, path: Path, taken: set, min_confidence: float = 0.0) -> bool:
     """--plot: the timeline figure of the one video, or one figure per video named after it."""
     from fer.inference.timeline import write_timeline
 
@@ -441,7 +441,9 @@ def write_timelines(frames: dict, path: Path, taken: set) -> bool:
     for name, frame in videos.items():
         target = path if len(videos) == 1 else path.with_name(f"{path.stem}_{Path(name).stem}{path.suffix}")
         target = claim_said(target, taken)
-        all_written &= write_output(target, lambda target, frame=frame: write_timeline(frame, target))
+        all_written &= write_output(
+            target, lambda target, frame=frame: write_timeline(frame, target, min_confidence)
+        )
     return all_written
 
 
@@ -516,7 +518,9 @@ def chosen_model(model: str | None) -> tuple:
     if model is None or model in PRETRAINED_FILES:
         name = model or "shipped"
         return load_pretrained(name), PRETRAINED_NAME if name == "shipped" else f"the {name} model (MODEL_CARD.md)"
-    return load_model(model), str(Path(model))
+    from fer.models.pretrained import as_shipped
+
+    return as_shipped(load_model(model), model), str(Path(model))
 
 
 def run_export(args: argparse.Namespace) -> int:

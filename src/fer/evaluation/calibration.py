@@ -13,9 +13,9 @@ from statsmodels.stats.proportion import proportion_confint
 
 from fer.data.labels import NUM_CLASSES
 from fer.evaluation.metrics import BOOTSTRAP_RESAMPLES
+from fer.inference.runtime import SMALLEST_PROBABILITY
 
 BINS = 15  # equal-width confidence bins, as in Guo et al. (2017)
-SMALLEST_PROBABILITY = 1e-12  # the log of a probability rounded to 0 in float32 stays finite
 TEMPERATURE_RANGE = (0.05, 20.0)
 
 

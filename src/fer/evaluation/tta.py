@@ -37,6 +37,11 @@ def tta_views(images: np.ndarray, mode: str) -> list[np.ndarray]:
 
 
 def tta_probabilities(model: keras.Model, images: np.ndarray, mode: str = "none", batch_size: int = 256) -> np.ndarray:
-    """The model's class probabilities per image, averaged over mode's views."""
+    """The model's class probabilities per image, averaged over mode's views; a calibrated model's are averaged before
+    its temperature scaling, which is applied once, so that the argmax is the network's own."""
+    from fer.models.temperature import without_temperature
+
+    network, scaling = without_temperature(model)
     views = tta_views(images.astype(np.float32), mode)
-    return np.mean([model.predict(view, batch_size=batch_size, verbose=0) for view in views], axis=0)
+    averaged = np.mean([network.predict(view, batch_size=batch_size, verbose=0) for view in views], axis=0)
+    return averaged if scaling is None else keras.ops.convert_to_numpy(scaling(averaged))

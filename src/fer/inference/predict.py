@@ -1,6 +1,7 @@
 """Emotions of the faces in a photo: detect, crop as FER-2013 was made, classify."""
 
 import math
+import numbers
 from functools import cache
 from pathlib import Path
 
@@ -37,17 +38,17 @@ def model_or_default(model, raw: bool = False):
 
 def check_min_confidence(min_confidence: float) -> float:
     """min_confidence as a float; a DataError unless it is a number from 0 to 1."""
-    if isinstance(min_confidence, bool) or not isinstance(min_confidence, int | float):
+    if isinstance(min_confidence, bool | np.bool_) or not isinstance(min_confidence, numbers.Real):
         raise DataError(f"min_confidence must be a number from 0 to 1 (got {min_confidence!r})")
-    if not (math.isfinite(min_confidence) and 0 <= min_confidence <= 1):
+    if not (math.isfinite(float(min_confidence)) and 0 <= float(min_confidence) <= 1):
         raise DataError(f"min_confidence must be a number from 0 to 1 (got {min_confidence!r})")
     return float(min_confidence)
 
 
 def confident_label(probabilities: np.ndarray, min_confidence: float = 0.0) -> str:
-    """The most probable emotion, or UNCERTAIN where its probability is below min_confidence."""
+    """The most probable emotion, or UNCERTAIN where its probability, as printed (4 places), is below min_confidence."""
     best = int(np.argmax(probabilities))
-    return EMOTIONS[best] if probabilities[best] >= min_confidence else UNCERTAIN
+    return EMOTIONS[best] if round(float(probabilities[best]), 4) >= min_confidence else UNCERTAIN
 
 
 def predict(image: "str | Path | Image.Image | np.ndarray", model=None, min_confidence: float = 0.0) -> list[dict]:

@@ -11,6 +11,7 @@ ONNX_INPUT = "faces"  # (N, 48, 48, 1) float32 gray 0..255; the output is (N, 7)
 # The shipped files' two outputs: the probabilities scaled by the model's fitted temperature (the first, what fer
 # predict gives), and the networks' own probabilities before it (fer predict --raw).
 CALIBRATED_OUTPUT, RAW_OUTPUT = "probabilities", "raw_probabilities"
+SMALLEST_PROBABILITY = 1e-12  # temperature scaling takes the log of probabilities clipped here: finite, argmax kept
 TRAIN_EXTRA = 'pip install "fer2013-study[train]"'
 
 
@@ -36,13 +37,15 @@ class OnnxModel:
             raise DataError(f"{self.path}: cannot be loaded as an ONNX model ({reason})") from None
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
         shapes = [tuple(tensor.shape[1:]) for tensor in inputs], [tuple(tensor.shape[1:]) for tensor in outputs]
-        one_output_or_two = [[(NUM_CLASSES,)], [(NUM_CLASSES,), (NUM_CLASSES,)]]
-        if check_shape and (shapes[0] != [(IMAGE_SIZE, IMAGE_SIZE, 1)] or shapes[1] not in one_output_or_two):
+        names = [tensor.name for tensor in outputs]
+        # one output of probabilities, or a shipped file's two: calibrated first, then raw (by name, so that
+        # another model's second output, say its logits, is not taken for probabilities)
+        outputs_known = shapes[1] == [(NUM_CLASSES,)] or names == [CALIBRATED_OUTPUT, RAW_OUTPUT]
+        if check_shape and (shapes[0] != [(IMAGE_SIZE, IMAGE_SIZE, 1)] or not outputs_known):
             raise DataError(
                 f"{self.path}: takes {shapes[0]} and returns {shapes[1]} per face; a FER-2013 model takes "
                 f"({IMAGE_SIZE}, {IMAGE_SIZE}, 1) gray faces and returns {NUM_CLASSES} class probabilities"
             )
-        names = [tensor.name for tensor in outputs]
         self.input_name = inputs[0].name
         self.output_name = RAW_OUTPUT if raw and RAW_OUTPUT in names else names[0]
 
@@ -84,8 +87,9 @@ def load_classifier(model=None, raw: bool = False):
         return OnnxModel(path, raw=raw)
     require_training_extra(f"{path}: a Keras model file")
     from fer.models.files import load_model
+    from fer.models.pretrained import as_shipped
 
-    return load_model(path)
+    return as_shipped(load_model(path), path, raw)
 
 
 def require_training_extra(what: str) -> None:

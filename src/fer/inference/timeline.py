@@ -13,9 +13,10 @@ from fer.inference.video import track_summary
 MAX_TRACKS = 8  # the longest-seen tracks get a panel each; a crowd would make the figure unreadable
 
 
-def plot_timeline(predictions: pd.DataFrame, max_tracks: int = MAX_TRACKS) -> plt.Figure:
-    """One panel per track (the max_tracks seen in most frames): its seven probabilities against time."""
-    summary = track_summary(predictions)
+def plot_timeline(predictions: pd.DataFrame, max_tracks: int = MAX_TRACKS, min_confidence: float = 0.0) -> plt.Figure:
+    """One panel per track (the max_tracks seen in most frames): its seven probabilities against time; its title's
+    label as track_summary gives it with min_confidence."""
+    summary = track_summary(predictions, min_confidence)
     if summary.empty:
         figure, axes = plt.subplots(figsize=(10, 2.5))
         axes.text(0.5, 0.5, "no face found", ha="center", va="center", fontsize=14)
@@ -40,10 +41,10 @@ def plot_timeline(predictions: pd.DataFrame, max_tracks: int = MAX_TRACKS) -> pl
     return figure
 
 
-def write_timeline(predictions: pd.DataFrame, path: str | Path) -> Path:
+def write_timeline(predictions: pd.DataFrame, path: str | Path, min_confidence: float = 0.0) -> Path:
     """Save plot_timeline's figure to path, in the format its suffix names (.png, .pdf, .svg); DataError if not."""
     path = Path(path)
-    figure = plot_timeline(predictions)
+    figure = plot_timeline(predictions, min_confidence=min_confidence)
     try:
         image_format = path.suffix.lstrip(".").lower() or "png"
         if image_format not in figure.canvas.get_supported_filetypes():

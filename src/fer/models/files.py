@@ -26,6 +26,8 @@ def load_model(path: str | Path) -> keras.Model:
         raise FileNotFoundError(f"{path}: no such model file")
     if not zipfile.is_zipfile(path):
         raise DataError(f"{path}: not a Keras model file (a .keras file is a zip archive; this is not one)")
+    import fer.models.temperature  # noqa: F401 - registers TemperatureScaling: a calibrated model saved loads back
+
     try:
         model = keras.saving.load_model(path, safe_mode=True, compile=False)
     except Exception as error:  # noqa: BLE001 - Keras raises many kinds; each means the same to the user

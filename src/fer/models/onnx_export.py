@@ -41,7 +41,7 @@ def with_temperature(data: bytes, temperature: float) -> bytes:
     import onnx
     from onnx import helper, numpy_helper
 
-    from fer.evaluation.calibration import SMALLEST_PROBABILITY
+    from fer.inference.runtime import SMALLEST_PROBABILITY
 
     model = onnx.load_from_string(data)
     graph = model.graph

@@ -38,6 +38,29 @@ def temperatures() -> dict:
     return json.loads(path.read_text())["models"] if path.is_file() else {}
 
 
+def shipped_role(path: str | Path) -> str | None:
+    """The name of the shipped model whose .keras file path is (by content: a copy counts), or None."""
+    import hashlib
+
+    path = Path(path)
+    path = path / "model.keras" if path.is_dir() else path
+    if not path.is_file():
+        return None
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return next((name for name, fitted in temperatures().items() if fitted["keras_sha256"] == digest), None)
+
+
+def as_shipped(model, path: str | Path, raw: bool = False):
+    """model, loaded from path, with its temperature scaling where path is a shipped .keras file (unless raw): the
+    files hold the networks' own probabilities, and fer predict, export and evaluate give the calibrated ones."""
+    role = None if raw else shipped_role(path)
+    if role is None:
+        return model
+    from fer.models.temperature import with_temperature
+
+    return with_temperature(model, temperatures()[role]["temperature"])
+
+
 def load_pretrained(name: str = "shipped", runtime: str = "keras", raw: bool = False):
     """A shipped model: a batch of 48x48x1 gray values 0..255 (float) in, 7 probabilities in FER-2013 order out.
 

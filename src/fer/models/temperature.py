@@ -2,7 +2,7 @@
 
 import keras
 
-from fer.evaluation.calibration import SMALLEST_PROBABILITY
+from fer.inference.runtime import SMALLEST_PROBABILITY
 
 
 @keras.saving.register_keras_serializable(package="fer")
@@ -19,6 +19,14 @@ class TemperatureScaling(keras.layers.Layer):
 
     def get_config(self) -> dict:
         return super().get_config() | {"temperature": self.temperature}
+
+
+def without_temperature(model: keras.Model) -> tuple[keras.Model, "TemperatureScaling | None"]:
+    """The network a model made by with_temperature wraps, and its scaling layer; any other model as it is, None."""
+    layers = model.layers
+    if len(layers) == 3 and isinstance(layers[-1], TemperatureScaling) and isinstance(layers[1], keras.Model):
+        return layers[1], layers[-1]
+    return model, None
 
 
 def with_temperature(model: keras.Model, temperature: float) -> keras.Model:
