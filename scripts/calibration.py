@@ -29,7 +29,7 @@ from fer.evaluation.metrics import BOOTSTRAP_RESAMPLES
 from fer.inference.runtime import OnnxModel, class_probabilities
 from fer.models.files import load_model
 from fer.models.pretrained import TEMPERATURES_FILE
-from scripts.markdown import fill, table
+from scripts.markdown import fill, interval, table
 from scripts.model_card import file_sha256
 from scripts.repository import PRETRAINED_RUN_DIR, REPO_ROOT, SHIPPED_FILES, SHIPPED_MODEL_FILE, STUDY_RUN_DIRS
 
@@ -124,42 +124,21 @@ def measure(data, temperatures: dict, commit: str) -> dict:
     return {"temperatures_commit": commit, "split": "PrivateTest", "n": len(labels), "bins": BINS, "models": models}
 
 
-def with_interval(scores: dict, metric: str) -> str:
-    low, high = scores[f"{metric}_ci95"]
-    return f"{scores[metric]:.4f} [{low:.4f}, {high:.4f}]"
-
-
-def scores_table(report: dict) -> str:
-    rows = []
-    for name, model in report["models"].items():
-        for kind in ("raw", "calibrated"):
-            if kind in model:
-                scores = model[kind]
-                metrics = [with_interval(scores, metric) for metric in ("ece", "classwise_ece", "nll", "brier")]
-                rows.append([TITLES[name], kind, *metrics])
-    return table(["model", "probabilities", "ECE", "classwise ECE", "NLL", "Brier"], rows)
-
-
-def coverage_table(report: dict) -> str:
-    rows = [
-        [
-            TITLES[name],
-            f"{point['target_accuracy']:g}",
-            f"{point['threshold']:.3f}",
-            f"{point['coverage']:.3f}",
-            with_interval(point, "accuracy"),
-        ]
+def scores_rows(report: dict, metrics: tuple[str, ...], models=None) -> list[list[str]]:
+    """A row per model (of models, default every one) and kind of probabilities: the metrics with their intervals."""
+    return [
+        [TITLES[name], kind, *(interval(model[kind], metric) for metric in metrics)]
         for name, model in report["models"].items()
-        for point in model.get("coverage", [])
+        if models is None or name in models
+        for kind in ("raw", "calibrated")
+        if kind in model
     ]
-    header = ["model", "target accuracy (PublicTest)", "threshold", "PrivateTest coverage", "PrivateTest accuracy"]
-    return table(header, rows)
 
 
 def verdict(scores: dict) -> str:
     """Where the shipped model's calibrated ECE lies against ECE_GOAL, its interval included."""
     ece, (_, high) = scores["ece"], scores["ece_ci95"]
-    said = f"The shipped model's calibrated PrivateTest ECE is {with_interval(scores, 'ece')}: "
+    said = f"The shipped model's calibrated PrivateTest ECE is {interval(scores, 'ece')}: "
     said += f"{'at most' if ece <= ECE_GOAL else 'above'} the {ECE_GOAL} aimed at"
     return said + (f", though its interval reaches {high:.4f}." if ece <= ECE_GOAL < high else ".")
 
@@ -167,6 +146,12 @@ def verdict(scores: dict) -> str:
 def card_section(report: dict) -> str:
     """The card's calibration section, from the report alone."""
     calibrated = {name: model for name, model in report["models"].items() if "temperature" in model}
+    coverage_rows = [
+        [TITLES[name], f"{point['target_accuracy']:g}", f"{point['threshold']:.3f}", f"{point['coverage']:.3f}"]
+        + [interval(point, "accuracy")]
+        for name, model in calibrated.items()
+        for point in model["coverage"]
+    ]
     values = {
         "temperatures": ", ".join(
             f"{TITLES[name]}: T = {model['temperature']:.4f}" for name, model in calibrated.items()
@@ -175,32 +160,19 @@ def card_section(report: dict) -> str:
         "n": f"{report['n']:,}",
         "resamples": f"{BOOTSTRAP_RESAMPLES:,}",
         "bins": report["bins"],
-        "scores": scores_table(report),
+        "scores": table(scores_rows(report, ("ece", "classwise_ece", "nll", "brier"))),
         "verdict": verdict(report["models"]["shipped"]["calibrated"]),
-        "coverage": coverage_table(report),
+        "coverage": table(coverage_rows),
     }
     return fill("calibration.md", values)
 
 
 def readme_section(report: dict) -> str:
     """The README's lines: ECE, NLL and Brier of the shipped models before and after scaling, and where the rest is."""
-    rows = [
-        [TITLES[name], kind, *(with_interval(model[kind], metric) for metric in ("ece", "nll", "brier"))]
-        for name, model in report["models"].items()
-        if "temperature" in model
-        for kind in ("raw", "calibrated")
-    ]
-    temperatures = ", ".join(
-        f"{TITLES[name]} {model['temperature']:.3f}"
-        for name, model in report["models"].items()
-        if "temperature" in model
-    )
-    return (
-        f"Calibration on PrivateTest, before and after temperature scaling (T, fitted on PublicTest: {temperatures}):"
-        "\n\n"
-        + table(["model", "probabilities", "ECE", "NLL", "Brier"], rows)
-        + "\n\nReliability diagrams and accuracy at chosen coverage: [MODEL_CARD.md](MODEL_CARD.md#calibration).\n"
-    )
+    calibrated = {name: model for name, model in report["models"].items() if "temperature" in model}
+    rows = scores_rows(report, ("ece", "nll", "brier"), calibrated)
+    temperatures = ", ".join(f"{TITLES[name]} {model['temperature']:.3f}" for name, model in calibrated.items())
+    return fill("calibration_readme.md", {"temperatures": temperatures, "scores": table(rows)})
 
 
 def fer_output(arguments: list[str]) -> str:
@@ -230,8 +202,6 @@ def min_confidence_example(report: dict, target: str = "0.9") -> str:
     )
     arguments = ["predict", *(str(photo.relative_to(REPO_ROOT)) for photo in (EXAMPLE_PHOTOS[0], below))]
     arguments += ["--min-confidence", f"{threshold:g}"]
-    return (
-        f"Above {point['threshold']:.3f}, the threshold chosen on PublicTest for {target} accuracy, the shipped model "
-        f"answers {point['coverage']:.1%} of the PrivateTest faces and is right on {point['accuracy']:.1%} of them:\n\n"
-        f"```\nfer {shlex.join(arguments[0:])}\n{fer_output(arguments)}```\n"
-    )
+    values = {"threshold": f"{point['threshold']:.3f}", "target": target, "command": shlex.join(arguments)}
+    values |= {"coverage": f"{point['coverage']:.1%}", "accuracy": f"{point['accuracy']:.1%}"}
+    return fill("min_confidence.md", values | {"output": fer_output(arguments)})

@@ -1,14 +1,14 @@
 """docs/cli.md's reference section: `fer --help` and each subcommand's, from the parser itself, so it cannot drift.
 
-    python -m scripts.cli_reference
+python -m scripts.cli_reference
 """
 
 import argparse
 import os
 import sys
 
+from scripts.markdown import update_section
 from scripts.repository import DOCS
-from scripts.results_table import update_readme
 
 CLI_DOC = DOCS / "cli.md"
 WIDTH = "100"  # argparse wraps help to $COLUMNS: fixed, so the text is the same on every terminal
@@ -26,7 +26,7 @@ def cli_reference() -> str:
 
 
 def main() -> int:
-    update_readme(CLI_DOC, cli_reference(), section="cli-reference")
+    update_section(CLI_DOC, "cli-reference", cli_reference())
     print(f"wrote {CLI_DOC.relative_to(DOCS.parent)}")
     return 0
 

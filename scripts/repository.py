@@ -5,6 +5,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 README = REPO_ROOT / "README.md"
 DOCS = REPO_ROOT / "docs"
+TEMPLATES = DOCS / "templates"  # one per generated document or section, filled by scripts.markdown.fill
 RESULTS_DOC = DOCS / "results.md"  # the paired tests and their conclusion, beside the README's tables
 SAMPLE_DATA_DIR = REPO_ROOT / "data" / "sample"
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"

@@ -63,28 +63,31 @@ def reproduce(
         nbformat.write(executed, executed_dir / name)
     print(f"Done. Executed notebooks are in {executed_dir}.")
     if root == REPO_ROOT:
-        from scripts.results_table import update_readme
+        from scripts.markdown import update_section
 
-        update_readme(README, reproduce_summary(), section="reproduce")
+        update_section(README, "reproduce", reproduce_summary())
     return root
 
 
 def reproduce_summary() -> str:
     """The README's lines on make reproduce: how long the committed notebooks took to run, how long their models
     took to train, and what they scored (the notebooks' papermill records and the runs' metrics.json)."""
+    from fer.training.config import read_config
     from fer.training.records import read_metrics, timing
+    from scripts.markdown import fill
 
     seconds = {name: nbformat.read(NOTEBOOK_DIR / name, 4).metadata["papermill"]["duration"] for name in NOTEBOOKS}
-    ran = ", ".join(f"{Path(name).stem} {duration / 60:.1f} min" for name, duration in seconds.items())
     runs = {title: read_metrics(STUDY_RUN_DIRS[name]) for name, title in (("csv_cnn", "CSV"), ("image_cnn", "image"))}
-    trained = ";\n".join(f"{title}: {timing(metrics)}" for title, metrics in runs.items())
-    scored = ", ".join(f"{title} {metrics['splits']['PrivateTest']['accuracy']:.4f}" for title, metrics in runs.items())
-    return (
-        f"With the committed runs in place the study's models are not trained again: the notebooks took"
-        f" {sum(seconds.values()) / 60:.0f} min\n({ran};\nyour_experiment trains its example network).\n"
-        f"Training the study's two pipelines from scratch (seed 42) took:\n{trained};\nthey score PrivateTest"
-        f" accuracy {scored}, the table's seed-42 rows.\n"
-    )
+    values = {
+        "minutes": f"{sum(seconds.values()) / 60:.0f}",
+        "notebooks": ", ".join(f"{Path(name).stem} {duration / 60:.1f} min" for name, duration in seconds.items()),
+        "seed": read_config(STUDY_RUN_DIRS["csv_cnn"]).seed,
+        "trained": ";\n".join(f"{title}: {timing(metrics)}" for title, metrics in runs.items()),
+        "scored": ", ".join(
+            f"{title} {metrics['splits']['PrivateTest']['accuracy']:.4f}" for title, metrics in runs.items()
+        ),
+    }
+    return fill("reproduce.md", values)
 
 
 def relative_papermill_paths(executed: nbformat.NotebookNode) -> None:

@@ -1,7 +1,6 @@
 """The results table: each pipeline over its finished seeds, beside the study's own numbers, built from run records."""
 
 import json
-import re
 from pathlib import Path
 
 import pandas as pd
@@ -11,10 +10,11 @@ from fer.data.labels import EMOTIONS
 from fer.evaluation.metrics import scores
 from fer.models.registry import model_spec
 from fer.training.records import read_metrics
+from scripts.markdown import table
 
-README_START, README_END = "<!-- results-table:start -->", "<!-- results-table:end -->"  # see update_readme
 METRICS = ("accuracy", "macro_f1", "weighted_f1", *(f"f1_{name}" for name in EMOTIONS))
 INTERVAL_METRICS = ("accuracy", "macro_f1")  # the ones with a 95% bootstrap interval for the top-level run
+ENDS = ("low", "high")  # an interval's columns: <metric>_ci95_low, <metric>_ci95_high
 
 
 def run_seed(run_dir: str | Path) -> int:
@@ -89,34 +89,15 @@ def results_table(pipeline_dirs: list[str | Path], split: str = "PrivateTest") -
         spread = f"mean ± sd over n={count} seeds ({seeds})" if count > 1 else f"n=1 seed ({seeds}): no sd"
         top_seed = run_seed(pipeline_dir)
         intervals = run_intervals(pipeline_dir, split)
-        rows.append(
-            {"pipeline": spec.title, "model": spec.name, "source": "study (reported)", "statistic": "as published"}
-            | spec.reported
-        )
-        rows.append(
-            {
-                "pipeline": spec.title,
-                "model": spec.name,
-                "source": source,
-                "statistic": spread,
-                "n_seeds": count,
-                "seeds": seeds,
-                **per_seed.mean().to_dict(),
-                **{f"{metric}_sd": value for metric, value in per_seed.std(ddof=1).items()},
-            }
-        )
-        rows.append(
-            {
-                "pipeline": spec.title,
-                "model": spec.name,
-                "source": source,
-                "statistic": f"seed {top_seed} [95% bootstrap CI]",
-                "seeds": str(top_seed),
-                **per_seed.loc[top_seed].to_dict(),
-                **{f"{metric}_ci95_low": low for metric, (low, _) in intervals.items()},
-                **{f"{metric}_ci95_high": high for metric, (_, high) in intervals.items()},
-            }
-        )
+        mean = {"source": source, "statistic": spread, "n_seeds": count, "seeds": seeds, **per_seed.mean().to_dict()}
+        mean |= {f"{metric}_sd": value for metric, value in per_seed.std(ddof=1).items()}
+        top = {"source": source, "statistic": f"seed {top_seed} [95% bootstrap CI]", "seeds": str(top_seed)}
+        top |= per_seed.loc[top_seed].to_dict()
+        top |= {
+            f"{metric}_ci95_{end}": bound for metric, bounds in intervals.items() for end, bound in zip(ENDS, bounds)
+        }
+        reported = {"source": "study (reported)", "statistic": "as published"} | spec.reported
+        rows += [{"pipeline": spec.title, "model": spec.name} | row for row in (reported, mean, top)]
     columns = ["pipeline", "model", "source", "statistic", "n_seeds", "seeds"]
     for metric in METRICS:
         columns += [metric, f"{metric}_sd"]
@@ -138,38 +119,26 @@ def cell(row: pd.Series, metric: str) -> str:
     return text
 
 
-def to_markdown(table: pd.DataFrame) -> str:
+def to_markdown(results: pd.DataFrame) -> str:
     """The table as GitHub markdown; blanks where the study reported no figure."""
-    columns = ["pipeline", "source", "statistic", *METRICS]
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    for _, row in table.iterrows():
-        cells = [row.pipeline, row.source, row.statistic, *(cell(row, metric) for metric in METRICS)]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    rows = [
+        [row.pipeline, row.source, row.statistic, *(cell(row, metric) for metric in METRICS)]
+        for _, row in results.iterrows()
+    ]
+    return table(rows, ["pipeline", "source", "statistic", *METRICS]) + "\n"
 
 
-def per_class_f1(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def per_class_f1(results: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The mean rows' per-class F1 and sd (NaN with one seed): a row per emotion, a column per "pipeline (n=seeds)"."""
-    means = table[table.n_seeds.notna()]
+    means = results[results.n_seeds.notna()]
     means = means.set_index(means.pipeline + " (n=" + means.n_seeds.astype(int).astype(str) + ")")
     names = [f"f1_{name}" for name in EMOTIONS]
     return means[names].T.set_axis(EMOTIONS), means[[f"{name}_sd" for name in names]].T.set_axis(EMOTIONS)
 
 
-def write_results_table(table: pd.DataFrame, directory: str | Path) -> Path:
+def write_results_table(results: pd.DataFrame, directory: str | Path) -> Path:
     """Write results_table.md and results_table.csv into directory; return the .md path."""
     directory = Path(directory)
-    write_text(directory / "results_table.csv", table.to_csv(index=False))
-    write_text(directory / "results_table.md", to_markdown(table))
+    write_text(directory / "results_table.csv", results.to_csv(index=False))
+    write_text(directory / "results_table.md", to_markdown(results))
     return directory / "results_table.md"
-
-
-def update_readme(readme: str | Path, markdown: str, section: str = "results-table") -> None:
-    """Replace the README's text between <!-- section:start --> and <!-- section:end --> with markdown."""
-    readme = Path(readme)
-    start, end = f"<!-- {section}:start -->", f"<!-- {section}:end -->"
-    text = readme.read_text()
-    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.DOTALL)
-    if not pattern.search(text):
-        raise ValueError(f"{readme}: no {start} ... {end} markers to put the {section} between")
-    write_text(readme, pattern.sub(lambda _: f"{start}\n{markdown}{end}", text))

@@ -12,6 +12,12 @@ SELECTION_FILE = PRETRAINED_RUN_DIR / "selection.toml"
 CHOICE_FILE = PRETRAINED_RUN_DIR / "choice.json"
 
 
+def git(*args: str, root: Path = REPO_ROOT) -> str | None:
+    """What git prints for args in the repository at root, or None where it fails (no such commit, file or git)."""
+    result = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True)
+    return result.stdout if result.returncode == 0 else None
+
+
 def checkout_folder(run: str) -> Path:
     """Where a registered run folder's record lies in this checkout: the folder itself, or, once a candidate is
     published and its run folder gone (one copy of each record), Pretrained_Model/<its name>."""
@@ -22,8 +28,7 @@ def checkout_folder(run: str) -> Path:
 
 def read_selection(path: Path = SELECTION_FILE) -> dict:
     """The rule and the registrations, oldest first."""
-    with open(path, "rb") as handle:
-        return tomllib.load(handle)
+    return tomllib.loads(path.read_text())
 
 
 def committed_registration(name: str, path: Path = SELECTION_FILE) -> dict:
@@ -43,24 +48,9 @@ def committed_registration(name: str, path: Path = SELECTION_FILE) -> dict:
 
 def registration_commit(name: str, path: Path = SELECTION_FILE) -> str | None:
     """The commit that added registration name to the file, or None where it is not committed (or no git)."""
-    result = subprocess.run(
-        [
-            "git",
-            "-C",
-            str(REPO_ROOT),
-            "log",
-            "--reverse",
-            "--format=%h",
-            "--abbrev=7",
-            "-S",
-            f'name = "{name}"',
-            "--",
-            str(path.relative_to(REPO_ROOT)),
-        ],
-        capture_output=True,
-        text=True,
-    )
-    commits = result.stdout.split() if result.returncode == 0 else []
+    commits = (
+        git("log", "--reverse", "--format=%h", "--abbrev=7", "-S", f'name = "{name}"', "--", str(path)) or ""
+    ).split()
     return commits[0] if commits else None
 
 
@@ -78,14 +68,9 @@ def committed_json(path: Path, root: Path = REPO_ROOT, what: str = "it") -> tupl
     """A JSON file as HEAD holds it, and the commit that last changed it; SystemExit if it is not committed or differs
     from HEAD's (what: what the file holds, for the message)."""
     relative = path.relative_to(root)
-    log = subprocess.run(
-        ["git", "-C", str(root), "log", "-1", "--format=%h", "--abbrev=7", "--", str(relative)],
-        capture_output=True,
-        text=True,
-    )
-    commit = log.stdout.strip() if log.returncode == 0 else ""
-    held = held_at("HEAD", path, root)
-    if not commit or held is None or not path.is_file():
+    commit = (git("log", "-1", "--format=%h", "--abbrev=7", "--", str(path), root=root) or "").strip()
+    held = held_at("HEAD", path, root) if commit and path.is_file() else None
+    if held is None:
         raise SystemExit(f"{relative}: not committed; commit {what} before any PrivateTest figure is computed")
     if held != path.read_text():
         raise SystemExit(f"{relative}: differs from what commit {commit} holds; commit {what} as it stands")
@@ -94,36 +79,16 @@ def committed_json(path: Path, root: Path = REPO_ROOT, what: str = "it") -> tupl
 
 def held_at(commit: str, path: Path, root: Path = REPO_ROOT) -> str | None:
     """The file's text as commit holds it, or None where that commit has no such file."""
-    held = subprocess.run(
-        ["git", "-C", str(root), "show", f"{commit}:{path.relative_to(root)}"], capture_output=True, text=True
-    )
-    return held.stdout if held.returncode == 0 else None
+    return git("show", f"{commit}:{path.relative_to(root)}", root=root)
 
 
 def committed_choices(path: Path = CHOICE_FILE, root: Path = REPO_ROOT) -> list[dict]:
     """Every choice any branch's history holds, newest first: one reverted or deleted since was still made."""
-    log = subprocess.run(
-        ["git", "-C", str(root), "log", "--all", "--full-history", "--format=%H", "--", str(path.relative_to(root))],
-        capture_output=True,
-        text=True,
-    )
-    held = [held_at(commit, path, root) for commit in (log.stdout.split() if log.returncode == 0 else [])]
+    log = git("log", "--all", "--full-history", "--format=%H", "--", str(path), root=root) or ""
+    held = [held_at(commit, path, root) for commit in log.split()]
     return [json.loads(text) for text in held if text is not None]  # None: the commit that deleted it
 
 
 def scored_on_private_test(metrics: dict) -> bool:
     """Whether a run record's metrics.json holds a PrivateTest figure (a held-out candidate's does not yet)."""
     return "PrivateTest" in metrics.get("splits", {})
-
-
-def scored_on_private_test_at(commit: str, candidates: dict[str, str]) -> list[str]:
-    """The candidates (name to run folder, relative to the repository) whose run record, where it lay or as
-    Pretrained_Model/<name>, held a PrivateTest figure in commit's tree."""
-    scored = []
-    for name, run in candidates.items():
-        for folder in (REPO_ROOT / run, PRETRAINED_RUN_DIR / name):
-            shown = held_at(commit, folder / "metrics.json")
-            if shown is not None and scored_on_private_test(json.loads(shown)):
-                scored.append(name)
-                break
-    return scored

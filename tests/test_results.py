@@ -4,22 +4,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from scripts.results_table import (
-    README_END,
-    README_START,
-    finished_runs,
-    per_class_f1,
-    results_table,
-    to_markdown,
-    update_readme,
-    write_results_table,
-)
+from scripts.markdown import update_section
+from scripts.results_table import finished_runs, per_class_f1, results_table, to_markdown, write_results_table
 
 from fer.data.labels import EMOTIONS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 COMMITTED_PIPELINES = [REPO_ROOT / "CSV_Based_Model", REPO_ROOT / "Image_Based_Model"]
 FACES = 100  # PrivateTest faces of a fake run
+README_START, README_END = "<!-- results-table:start -->", "<!-- results-table:end -->"
 
 
 @pytest.fixture
@@ -127,11 +120,11 @@ def test_a_seed_counted_twice_or_predictions_that_disagree_with_metrics_are_refu
 def test_readme_table_is_replaced_between_markers(tmp_path):
     readme = tmp_path / "README.md"
     readme.write_text(f"intro\n{README_START}\nold\n{README_END}\noutro\n")
-    update_readme(readme, "| new |\n")
+    update_section(readme, "results-table", "| new |\n")
     assert readme.read_text() == f"intro\n{README_START}\n| new |\n{README_END}\noutro\n"
     readme.write_text("no markers")
     with pytest.raises(ValueError, match="markers"):
-        update_readme(readme, "| new |\n")
+        update_section(readme, "results-table", "| new |\n")
 
 
 def test_readme_shows_the_table_the_committed_runs_give():

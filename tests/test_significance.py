@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy.stats import binomtest
-from scripts.results_table import README_END, README_START, results_table, update_readme
+from scripts.markdown import update_section
+from scripts.results_table import results_table
 from scripts.significance import (
     SHIPPED,
     compared_models,
@@ -12,13 +13,13 @@ from scripts.significance import (
     privatetest_predictions,
     read_predictions,
     render,
-    same_faces,
+    seed_noise,
     significance_table,
 )
 
 import fer
 from fer.data.labels import EMOTIONS
-from fer.data.splits import LabeledImages
+from fer.data.splits import LabeledImages, same_faces
 from fer.evaluation.metrics import macro_f1
 from fer.evaluation.significance import compare_paired, difference_interval
 from fer.models.files import save_model
@@ -29,6 +30,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULTS_DIR = REPO_ROOT / "results"
 COMMITTED_PIPELINES = [REPO_ROOT / "CSV_Based_Model", REPO_ROOT / "Image_Based_Model"]
 SIGNIFICANCE_START, SIGNIFICANCE_END = "<!-- significance:start -->", "<!-- significance:end -->"
+README_START, README_END = "<!-- results-table:start -->", "<!-- results-table:end -->"
 
 
 def paired_faces(both_right: int, only_a: int, only_b: int, both_wrong: int, seed: int = 0):
@@ -165,8 +167,16 @@ def pipelines_with_seeds(root: Path, csv_accuracies: list[float], image_accuraci
     return [root / "csv", root / "image"]
 
 
-def rendered(root: Path, csv_accuracies: list[float], image_accuracies: list[float]) -> str:
-    """The significance section for fake runs, each run's predictions right on the first accuracy x 100 faces."""
+def numbers(text: str) -> list[float]:
+    """The numbers a text states, whatever the words around them."""
+    import re
+
+    return [float(number) for number in re.findall(r"(?<![\w.])[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?", text)]
+
+
+def rendered(root: Path, csv_accuracies: list[float], image_accuracies: list[float]):
+    """The tests, the seed-noise facts and the significance section for fake runs, each run's predictions right on
+    the first accuracy x 100 faces."""
     results = results_table(pipelines_with_seeds(root, csv_accuracies, image_accuracies))
     labels = np.arange(FACES) % len(EMOTIONS)
     columns = {}
@@ -175,31 +185,35 @@ def rendered(root: Path, csv_accuracies: list[float], image_accuracies: list[flo
             right = np.arange(FACES) < round(accuracy * FACES)
             columns[f"{model}_seed{seed}"] = np.where(right, labels, (labels + 1) % len(EMOTIONS))
     seeds = {"csv_cnn": [42, 1, 2][: len(csv_accuracies)], "image_cnn": [42, 1, 2][: len(image_accuracies)]}
-    return render(results, predictions(columns, labels), description(seeds, shipped=False))[1]
+    tests, text = render(results, predictions(columns, labels), description(seeds, shipped=False))
+    means = results[results.n_seeds.notna()].set_index("model")
+    return tests, seed_noise(means.loc["csv_cnn"], means.loc["image_cnn"]), text
 
 
 @pytest.mark.usefixtures("fewer_resamples")
-def test_with_one_seed_the_conclusion_says_seed_noise_cannot_be_separated(tmp_path):
-    text = rendered(tmp_path, [0.70], [0.40])
-    assert "one seed per pipeline cannot separate seed noise from a pipeline effect" in text
-    assert "the CSV pipeline is ahead by 0.300 in accuracy" in text
-    assert "so it rejects equal accuracy at 0.05" in text  # 30 faces right only for CSV, none only for image
-    assert "Welch" not in text
+def test_with_one_seed_nothing_is_weighed_against_seed_noise(tmp_path):
+    tests, noise, text = rendered(tmp_path, [0.70], [0.40])
+    assert noise == {}  # no sd with one seed: no Welch test
+    assert tests.only_a_right.iloc[0] == 30 and tests.only_b_right.iloc[0] == 0
+    assert tests.mcnemar_p_holm.iloc[0] < 0.05  # 30 faces right only for CSV, none only for image
+    assert {0.300, 0.7, 0.4} <= set(numbers(text))  # the difference and both accuracies are stated
 
 
 @pytest.mark.usefixtures("fewer_resamples")
 def test_with_three_seeds_far_apart_the_difference_is_beyond_seed_noise(tmp_path):
-    text = rendered(tmp_path, [0.70, 0.71, 0.69], [0.50, 0.52, 0.51])
-    assert "means over 3 and 3 seeds" in text
-    assert "In accuracy the difference of the means, +0.190, is larger than the larger seed sd (0.010)" in text
-    assert "beyond seed noise in accuracy" in text and "not shown" not in text
+    _, noise, text = rendered(tmp_path, [0.70, 0.71, 0.69], [0.50, 0.52, 0.51])
+    assert noise["accuracy"]["difference"] == pytest.approx(0.19)
+    assert noise["accuracy"]["largest_sd"] == pytest.approx(0.01) and noise["accuracy"]["welch_p"] < 0.05
+    assert {0.19, 0.01, 3} <= set(numbers(text))
+    assert float(f"{noise['accuracy']['welch_p']:.1e}") in numbers(text)
 
 
 @pytest.mark.usefixtures("fewer_resamples")
 def test_with_three_overlapping_seeds_the_difference_is_not_beyond_seed_noise(tmp_path):
-    text = rendered(tmp_path, [0.60, 0.70, 0.50], [0.58, 0.48, 0.68])
-    assert "is not larger than the larger seed sd (0.100)" in text
-    assert "not shown to be beyond seed noise in accuracy" in text
+    _, noise, text = rendered(tmp_path, [0.60, 0.70, 0.50], [0.58, 0.48, 0.68])
+    assert noise["accuracy"]["largest_sd"] == pytest.approx(0.1) and noise["accuracy"]["welch_p"] >= 0.05
+    assert abs(noise["accuracy"]["difference"]) < noise["accuracy"]["largest_sd"]
+    assert {0.1, round(noise["accuracy"]["welch_p"], 2)} <= set(numbers(text))
 
 
 @pytest.mark.usefixtures("fewer_resamples")
@@ -239,7 +253,7 @@ def test_readme_and_results_show_what_the_saved_predictions_give():
 def test_the_significance_section_is_replaced_between_its_markers(tmp_path):
     readme = tmp_path / "README.md"
     readme.write_text(f"a\n{SIGNIFICANCE_START}\nold\n{SIGNIFICANCE_END}\nb\n")
-    update_readme(readme, "new\n", section="significance")
+    update_section(readme, "significance", "new\n")
     assert readme.read_text() == f"a\n{SIGNIFICANCE_START}\nnew\n{SIGNIFICANCE_END}\nb\n"
 
 

@@ -298,14 +298,15 @@ def optimizer(config: TrainConfig, steps_per_epoch: int) -> keras.optimizers.Opt
 
 
 class ResumablePlateau(keras.callbacks.ReduceLROnPlateau):
-    """Halves the learning rate after 5 epochs without a better PublicTest accuracy; its counters are saved
-    at each epoch's end and restored, so a resumed run lowers the rate when an uninterrupted one would
-    (BackupAndRestore restores the rate itself, with the optimizer)."""
+    """Multiplies the learning rate by FACTOR after PATIENCE epochs without a better PublicTest accuracy; its
+    counters are saved at each epoch's end and restored, so a resumed run lowers the rate when an uninterrupted one
+    would (BackupAndRestore restores the rate itself, with the optimizer)."""
 
+    FACTOR, PATIENCE = 0.5, 5  # halved after 5 epochs without a better PublicTest accuracy (the model card reads them)
     COUNTERS = ("wait", "best", "cooldown_counter")
 
     def __init__(self, path: Path):
-        super().__init__(monitor="val_accuracy", mode="max", factor=0.5, patience=5, verbose=1)
+        super().__init__(monitor="val_accuracy", mode="max", factor=self.FACTOR, patience=self.PATIENCE, verbose=1)
         self.path = path
 
     def on_train_begin(self, logs=None):
