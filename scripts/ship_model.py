@@ -35,14 +35,14 @@ from fer.models.architectures import build_ensemble, with_dtype
 from fer.models.files import load_model, save_model
 from fer.models.onnx_export import export_onnx
 from fer.models.pretrained import MAX_MODEL_BYTES, TEMPERATURES_FILE, temperatures
-from fer.plots import plot_reliability
+from fer.plots import plot_reliability, plot_risk_coverage
 from fer.training.config import TrainConfig, read_config, teacher_paths
 from fer.training.loop import release_private_test
 from fer.training.machine import describe_machine
 from fer.training.records import read_metrics, write_figures
+from scripts.calibration import COVERAGE_FIGURE, TEMPERATURES, TITLES, fit_temperatures, measure, min_confidence_example
 from scripts.calibration import FIGURE as RELIABILITY_FIGURE
 from scripts.calibration import REPORT as CALIBRATION_REPORT
-from scripts.calibration import TEMPERATURES, TITLES, fit_temperatures, measure, min_confidence_example
 from scripts.calibration import readme_section as calibration_readme_section
 from scripts.markdown import update_section
 from scripts.model_card import file_sha256, read_card, readme_summary, write_model_card
@@ -268,6 +268,10 @@ def calibration_report(data) -> int:
     plot_reliability(
         {TITLES[name]: model["reliability"] for name, model in report["models"].items()}, RELIABILITY_FIGURE
     )
+    curves = {
+        TITLES[name]: model["risk_coverage"] for name, model in report["models"].items() if "risk_coverage" in model
+    }
+    plot_risk_coverage(curves, COVERAGE_FIGURE)
     print(f"wrote {CALIBRATION_REPORT.relative_to(REPO_ROOT)}, {RELIABILITY_FIGURE.relative_to(REPO_ROOT)}")
     print(f"wrote {write_model_card()}")
     update_section(README, "calibration", calibration_readme_section(report))

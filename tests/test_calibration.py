@@ -209,7 +209,7 @@ def test_the_readmes_min_confidence_example_is_what_the_command_prints_and_the_r
     assert any(line.split()[-2] == "uncertain" for line in printed[1:])
     threshold = float(arguments[arguments.index("--min-confidence") + 1])
     shipped = json.loads(REPORT.read_text())["models"]["shipped"]
-    point = next(point for point in shipped["coverage"] if round(point["threshold"], 2) == threshold)
+    point = next(point for point in shipped["coverage"] if round(point["threshold"], 4) == threshold)
     said = [float(number) for number in re.findall(r"(\d+\.\d+)%", section.split("```")[0])]
     assert said == [round(point["coverage"] * 100, 1), round(point["accuracy"] * 100, 1)]
 
@@ -260,11 +260,11 @@ def test_the_readme_and_card_calibration_tables_are_the_reports_figures():
 
 
 @pytest.mark.real_data
-def test_the_calibration_report_is_what_the_shipped_files_and_the_study_records_score(full_data_dir):
-    from scripts.calibration import REPORT, probabilities_of, study_probabilities
+def test_the_calibration_report_is_what_the_shipped_files_and_the_study_models_score(full_data_dir):
+    from scripts.calibration import REPORT, probabilities_of
     from scripts.repository import STUDY_RUN_DIRS
 
-    from fer.evaluation.calibration import calibration_scores
+    from fer.evaluation.calibration import calibration_scores, risk_coverage
 
     report = json.loads(REPORT.read_text())
     data = fer.load_data(full_data_dir, form="csv")
@@ -275,10 +275,13 @@ def test_the_calibration_report_is_what_the_shipped_files_and_the_study_records_
             measured = calibration_scores(probabilities, private.labels, intervals=False)
             for metric, value in measured.items():
                 assert report["models"][name][kind][metric] == pytest.approx(value, abs=1e-6), (name, kind, metric)
+        curve = risk_coverage(probabilities, private.labels)
+        for key, values in curve.items():
+            assert report["models"][name]["risk_coverage"][key] == pytest.approx(values), (name, key)
     for name, run_dir in STUDY_RUN_DIRS.items():
-        measured = calibration_scores(*study_probabilities(run_dir, data), intervals=False)
+        measured = calibration_scores(probabilities_of(fer.load_model(run_dir), private.images), private.labels, False)
         for metric, value in measured.items():
-            assert report["models"][name]["raw"][metric] == pytest.approx(value, abs=1e-9), (name, metric)
+            assert report["models"][name]["raw"][metric] == pytest.approx(value, abs=1e-6), (name, metric)
 
 
 def test_test_time_augmentation_averages_before_the_temperature_so_the_argmax_is_the_networks():
@@ -360,3 +363,12 @@ def test_the_timeline_names_a_track_uncertain_as_the_table_does():
     titles = [axes.get_title(loc="left") for axes in plot_timeline(frame, min_confidence=0.9).axes]
     assert titles == ["track 1: mostly uncertain (3 frames)"]
     assert "mostly happy" in plot_timeline(frame).axes[0].get_title(loc="left")
+
+
+def test_the_risk_coverage_curve_answers_the_most_confident_first():
+    from fer.evaluation.calibration import risk_coverage
+
+    probabilities = np.zeros((4, len(EMOTIONS)))
+    probabilities[:, :2] = [[0.9, 0.1], [0.6, 0.4], [0.2, 0.8], [0.5, 0.5]]
+    curve = risk_coverage(probabilities, np.array([0, 1, 1, 0]), points=4)
+    assert curve == {"coverage": [0.25, 0.5, 0.75, 1.0], "accuracy": [1.0, 1.0, 2 / 3, 0.75]}

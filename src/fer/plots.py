@@ -79,3 +79,17 @@ def plot_reliability(curves: dict[str, dict[str, dict]], path: str | Path | None
     figure.tight_layout()
     save(figure, path)
     return figure
+
+
+def plot_risk_coverage(curves: dict[str, dict], path: str | Path | None = None) -> plt.Figure:
+    """Accuracy against the share of faces answered, answering the most confident first, one line per model
+    (fer.evaluation.calibration.risk_coverage's points). Saved to path if given."""
+    figure, axes = plt.subplots(figsize=(5.5, 4))
+    for model, points in curves.items():
+        axes.plot(points["coverage"], points["accuracy"], label=model)
+    axes.set(xlim=(0, 1), xlabel="share of faces answered (most confident first)", ylabel="accuracy on them")
+    axes.grid(alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    save(figure, path)
+    return figure

@@ -159,3 +159,16 @@ def coverage(probabilities: np.ndarray, labels: np.ndarray, threshold: float, in
         low, high = proportion_confint(int(right[answered].sum()), int(answered.sum()), alpha=0.05, method="wilson")
         result["accuracy_ci95"] = [float(low), float(high)]
     return result
+
+
+def risk_coverage(probabilities: np.ndarray, labels: np.ndarray, points: int = 50) -> dict:
+    """The risk-coverage curve: answering only the faces whose top probability is highest, the accuracy on them at
+    each share of the faces answered (points shares, evenly spaced, the last all of them)."""
+    probabilities = np.asarray(probabilities, np.float64)
+    order = np.argsort(-probabilities.max(1), kind="stable")
+    right = (probabilities.argmax(1) == np.asarray(labels))[order]
+    answered = np.unique(np.linspace(1, len(right), points).round().astype(int))
+    return {
+        "coverage": (answered / len(right)).tolist(),
+        "accuracy": (np.cumsum(right)[answered - 1] / answered).tolist(),
+    }
