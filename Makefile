@@ -18,13 +18,13 @@ reproduce: $(STAMP)
 
 # Everything CI runs: the tests, then the wheel in a fresh environment, then the lowest allowed dependencies.
 test: $(STAMP)
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n 2 --dist loadfile
 	bash scripts/check_install.sh
 	bash scripts/check_floors.sh
 
 # For development, after every change: everything but the tests that train, run the notebooks or need the full data.
 test-fast: $(STAMP)
-	$(VENV)/bin/pytest -m "not slow and not real_data"
+	$(VENV)/bin/pytest -m "not slow and not real_data" -n 2 --dist loadfile
 
 # The wheel built, installed into a fresh venv outside the checkout, and used from another folder.
 install-test:
