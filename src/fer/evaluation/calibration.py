@@ -6,13 +6,12 @@ from collections.abc import Callable
 import numpy as np
 from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax, softmax
-from scipy.stats import bootstrap
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import log_loss
 from statsmodels.stats.proportion import proportion_confint
 
 from fer.data.labels import NUM_CLASSES
-from fer.evaluation.metrics import BOOTSTRAP_RESAMPLES
+from fer.evaluation.metrics import bootstrap_interval
 from fer.inference.runtime import SMALLEST_PROBABILITY
 
 BINS = 15  # equal-width confidence bins, as in Guo et al. (2017)
@@ -88,16 +87,8 @@ def interval(statistic: Callable[[np.ndarray], float], count: int, seed: int = 0
     """A 95% percentile-bootstrap interval of statistic(faces), faces being indices into count faces, resampled (as
     every interval in the card). A binned calibration error grows when faces repeat, so its resamples' figures
     mostly lie above the measured one, and its interval may lie above it too."""
-    result = bootstrap(
-        (np.arange(count),),
-        statistic,
-        vectorized=False,
-        n_resamples=BOOTSTRAP_RESAMPLES,
-        confidence_level=0.95,
-        method="percentile",
-        rng=np.random.default_rng(seed),
-    )
-    return [float(result.confidence_interval.low), float(result.confidence_interval.high)]
+    faces = np.arange(count)
+    return bootstrap_interval(faces, faces, lambda resampled, _: statistic(resampled), seed)
 
 
 def calibration_scores(probabilities: np.ndarray, labels: np.ndarray, intervals: bool = True) -> dict:
