@@ -1,6 +1,6 @@
 # Two entry points for a fresh machine; each makes its own virtual environment.
 #   make reproduce   install, then run the three notebooks (full data if in place, else the sample)
-#   make test        install, then run the tests, the install check and the dependency floors
+#   make test        install, then run the tests, the install check and the dependency floors among them
 PYTHON ?= python3
 VENV ?= .venv
 STAMP = $(VENV)/.installed
@@ -16,24 +16,25 @@ $(STAMP): pyproject.toml
 reproduce: $(STAMP)
 	$(VENV)/bin/python -m scripts.reproduce
 
-# Everything CI runs: the tests, then the wheel in a fresh environment, then the lowest allowed dependencies.
+# Everything CI runs: the tests, among them the wheel in fresh environments (tests/test_install.py) and the
+# lowest allowed dependencies (tests/test_floors.py); --dist loadfile keeps each file on one worker, so those two
+# can run side by side.
 test: $(STAMP)
 	$(VENV)/bin/pytest -n 2 --dist loadfile
-	bash scripts/check_install.sh
-	bash scripts/check_floors.sh
 
-# For development, after every change: everything but the tests that train, run the notebooks or need the full data.
+# For development, after every change: everything but the tests that train, run the notebooks, install into fresh
+# environments or need the full data.
 test-fast: $(STAMP)
 	$(VENV)/bin/pytest -m "not slow and not real_data" -n 2 --dist loadfile
 
-# The wheel built, installed into a fresh venv outside the checkout, and used from another folder.
-install-test:
-	bash scripts/check_install.sh
+# The wheel built, installed into fresh venvs outside the checkout, and used from another folder.
+install-test: $(STAMP)
+	$(VENV)/bin/pytest tests/test_install.py
 
-# The dependency floors, tested: a fresh venv with every dependency at the lowest version pyproject.toml
+# The dependency floors, tested: fresh venvs with every dependency at the lowest version pyproject.toml
 # allows, used from outside the checkout (a few minutes).
-floors:
-	bash scripts/check_floors.sh
+floors: $(STAMP)
+	$(VENV)/bin/pytest tests/test_floors.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests scripts

@@ -1,7 +1,11 @@
-"""Shared fixtures: tiny synthetic data in both forms, and the full data set where it exists."""
+"""Shared fixtures: tiny synthetic data in both forms, the full data set where it exists, and a copy of the checkout
+with fresh virtual environments to install it into."""
 
 import os
+import shlex
 import shutil
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -84,3 +88,49 @@ def full_data_dir(tmp_path_factory) -> Path:
     with zipfile.ZipFile(SHARED_DATA / "images.zip") as archive:
         archive.extractall(target)
     return target
+
+
+@pytest.fixture(scope="session")
+def checkout_copy(tmp_path_factory) -> Path:
+    """The checkout's files, tracked and untracked but not ignored, to build a wheel from: building in the checkout
+    itself would leave build/ there, and a stale build/ can carry deleted modules into the wheel."""
+    destination = tmp_path_factory.mktemp("checkout")
+    git_files = ["git", "-C", str(REPO_ROOT), "ls-files", "-z", "--cached", "--others", "--exclude-standard"]
+    listed = subprocess.run(git_files, capture_output=True) if shutil.which("git") else None
+    if listed is None or listed.returncode != 0:  # not a git checkout: all of it
+        shutil.copytree(REPO_ROOT, destination, symlinks=True, dirs_exist_ok=True)
+        return destination
+    for name in filter(None, listed.stdout.decode().split("\0")):
+        source = REPO_ROOT / name
+        if source.exists():  # not the tracked files deleted from the work tree
+            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(source, destination / name)
+    return destination
+
+
+def checked_output(*command, cwd: Path, env: dict | None = None) -> str:
+    """The command's stdout; the test fails with all it printed if the command fails."""
+    words = [str(word) for word in command]
+    finished = subprocess.run(words, cwd=cwd, env=env, capture_output=True, text=True)
+    if finished.returncode != 0:
+        pytest.fail(
+            f"{shlex.join(words)} exited with {finished.returncode}:\n{finished.stdout}{finished.stderr}", pytrace=False
+        )
+    return finished.stdout
+
+
+@pytest.fixture(scope="session")
+def fresh_venv():
+    """Makes a new virtual environment in a folder, with the latest pip, and gives its bin/; each is removed at the
+    end of the session, as it holds up to gigabytes."""
+    made = []
+
+    def make(folder: Path) -> Path:
+        made.append(folder)
+        checked_output(sys.executable, "-m", "venv", folder, cwd=folder.parent)
+        checked_output(folder / "bin" / "pip", "install", "--quiet", "--upgrade", "pip", cwd=folder.parent)
+        return folder / "bin"
+
+    yield make
+    for folder in made:
+        shutil.rmtree(folder, ignore_errors=True)
