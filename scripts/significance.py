@@ -1,4 +1,5 @@
-"""Paired tests on the same PrivateTest faces (CSV vs image pipeline, shipped model vs study runs) and what they mean.
+"""The results table and the paired tests on the same PrivateTest faces (CSV vs image pipeline, shipped model vs
+study runs), and what they mean.
 
     python -m scripts.significance [--data DIR] [--saved]
 
@@ -6,8 +7,8 @@ Loads the CSV form's PrivateTest once, runs every finished study run (each pipel
 run and its seed_*/ runs) and the shipped model on it, and saves each face's predicted labels
 (results/privatetest_predictions.csv, described by privatetest_predictions.json). The tests, the
 results table and a plain-words conclusion (docs/templates/significance.md) are then computed from
-those saved files and written to results/, the README and docs/results.md. Runs that are still
-training (no metrics.json) are left out.
+those saved files (fer.evaluation.results, fer.evaluation.study) and written to results/, the README and
+docs/results.md. Runs that are still training (no metrics.json) are left out.
 """
 
 import argparse
@@ -17,83 +18,51 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.stats import ttest_ind_from_stats
-from statsmodels.stats.multitest import multipletests
 
 from fer.atomic import write_json, write_text
 from fer.data.labels import EMOTIONS
-from fer.data.splits import same_faces
-from fer.evaluation.metrics import macro_f1
-from fer.evaluation.significance import compare_paired, difference_interval
+from fer.evaluation import study
+from fer.evaluation.results import INTERVAL_METRICS, METRICS, results_table
 from fer.models.registry import model_spec
-from fer.training.records import read_metrics
 from scripts.markdown import fill, table, update_section
 from scripts.repository import README, REPO_ROOT, RESULTS_DOC, STUDY_RUN_DIRS, shown
-from scripts.results_table import finished_runs, results_table, run_seed, to_markdown, write_results_table
 
-SPLIT = "PrivateTest"
-SHIPPED = "shipped"
-PIPELINES = "csv vs image"
 ALPHA = 0.05
 REPORTED_ROUNDING = 0.005  # the study gives its figures to two decimals
-NAMES = (("accuracy", "accuracy"), ("macro_f1", "macro F1"))  # the metrics the conclusion weighs, in words
 ONE_SEED = "one seed per pipeline cannot separate seed noise from a pipeline effect"
 PREDICTIONS_FILE = "privatetest_predictions.csv"
-MACRO_INTERVAL = ("macro_f1_difference_ci95_low", "macro_f1_difference_ci95_high")
-COLUMNS = (
-    "kind", "a", "b", "n", "both_right", "only_a_right", "only_b_right", "both_wrong", "accuracy_a", "accuracy_b",
-    "accuracy_difference", "difference_ci95_low", "difference_ci95_high", "mcnemar_p", "macro_f1_difference",
-    *MACRO_INTERVAL,
-)  # fmt: skip
 DESCRIPTION_FILE = "privatetest_predictions.json"
 
 
-def run_column(run_dir: str | Path) -> str:
-    """The predictions file's column for a study run, e.g. csv_cnn_seed42."""
-    return f"{read_metrics(run_dir)['model']}_seed{run_seed(run_dir)}"
+def cell(row: pd.Series, metric: str) -> str:
+    """One table cell: the value, ± sd on a mean row (n/a with one seed), [low, high] where there is an interval."""
+    value = row[metric]
+    if pd.isna(value):
+        return ""
+    text = f"{value:.3f}"
+    if pd.notna(row["n_seeds"]):
+        sd = row[f"{metric}_sd"]
+        text += f" ± {sd:.3f}" if pd.notna(sd) else " ± n/a"
+    if metric in INTERVAL_METRICS and pd.notna(row[f"{metric}_ci95_low"]):
+        text += f" [{row[f'{metric}_ci95_low']:.3f}, {row[f'{metric}_ci95_high']:.3f}]"
+    return text
 
 
-def compared_models(pipeline_dirs: list[str | Path]) -> dict[str, Path | None]:
-    """Every finished run of each pipeline by its column name, then the shipped model (None)."""
-    models: dict[str, Path | None] = {run_column(run): run for folder in pipeline_dirs for run in finished_runs(folder)}
-    return {**models, SHIPPED: None}
+def to_markdown(results: pd.DataFrame) -> str:
+    """The table as GitHub markdown; blanks where the study reported no figure."""
+    rows = [
+        [row.pipeline, row.source, row.statistic, *(cell(row, metric) for metric in METRICS)]
+        for _, row in results.iterrows()
+    ]
+    return table(rows, ["pipeline", "source", "statistic", *METRICS]) + "\n"
 
 
-def privatetest_predictions(data_dir: str | Path, models: dict[str, Path | None]) -> tuple[pd.DataFrame, dict]:
-    """Each model's predicted label for every face of the CSV form's PrivateTest, and a description of the file.
-
-    The image pipeline's models read the folder form in training; they are run here on the CSV form's
-    faces, which is legitimate only when both forms' PrivateTest hold the same faces: checked first.
-    """
-    from fer.data.datasets import load_data
-    from fer.data.locations import is_sample
-    from fer.evaluation.tta import tta_probabilities
-    from fer.models.files import load_model
-    from fer.models.pretrained import load_pretrained
-
-    split = load_data(data_dir, form="csv")[SPLIT]
-    check = same_faces(split, load_data(data_dir, form="folders")[SPLIT])
-    if not check["same"]:
-        raise ValueError(f"{data_dir}: the CSV and folder forms' {SPLIT} differ ({check}); models cannot be paired")
-    frame = pd.DataFrame({"index": np.arange(len(split)), "true": [EMOTIONS[label] for label in split.labels]})
-    columns = {}
-    for column, run_dir in models.items():
-        model = load_pretrained() if run_dir is None else load_model(run_dir)
-        frame[column] = [EMOTIONS[label] for label in tta_probabilities(model, split.images).argmax(axis=1)]
-        if run_dir is None:
-            columns[column] = {"model": SHIPPED, "run": "fer.load_pretrained()"}
-            continue
-        metrics = read_metrics(run_dir)
-        columns[column] = {"model": metrics["model"], "seed": run_seed(run_dir), "run": str(shown(run_dir))}
-        columns[column] |= {"recorded_accuracy": metrics["splits"][SPLIT]["accuracy"]}
-        columns[column] |= {"recorded_form": model_spec(metrics["model"]).data_form}
-    description = {
-        "split": SPLIT,
-        "form": "csv",
-        "data": str(shown(data_dir)),
-        "data_is_sample": is_sample(Path(data_dir)),
-    }
-    return frame, description | {"faces_check": check, "columns": columns}
+def write_results_table(results: pd.DataFrame, directory: str | Path) -> Path:
+    """Write results_table.md and results_table.csv into directory; return the .md path."""
+    directory = Path(directory)
+    write_text(directory / "results_table.csv", results.to_csv(index=False))
+    write_text(directory / "results_table.md", to_markdown(results))
+    return directory / "results_table.md"
 
 
 def write_predictions(frame: pd.DataFrame, description: dict, directory: str | Path) -> Path:
@@ -108,41 +77,10 @@ def read_predictions(directory: str | Path) -> tuple[pd.DataFrame, dict]:
     return pd.read_csv(Path(directory) / PREDICTIONS_FILE), json.loads((Path(directory) / DESCRIPTION_FILE).read_text())
 
 
-def comparisons(description: dict) -> list[tuple[str, str, str]]:
-    """The pairs to test, (kind, a, b): CSV vs image pipeline at each seed both have, then shipped vs each study run."""
-    runs = {column: info for column, info in description["columns"].items() if column != SHIPPED}
-    csv = {info["seed"]: column for column, info in runs.items() if info["model"] == "csv_cnn"}
-    image = {info["seed"]: column for column, info in runs.items() if info["model"] == "image_cnn"}
-    pairs = [(PIPELINES, csv[seed], image[seed]) for seed in sorted(set(csv) & set(image))]
-    return pairs + [(SHIPPED, SHIPPED, column) for column in runs if SHIPPED in description["columns"]]
-
-
-def significance_table(frame: pd.DataFrame, description: dict) -> pd.DataFrame:
-    """One row per compared pair: 2x2 counts, accuracies, the difference's 95% interval, McNemar's p (raw and Holm).
-
-    CSV-vs-image rows also get the macro F1 difference and its 95% paired-bootstrap interval.
-    """
-    labels = frame["true"].map(EMOTIONS.index).to_numpy()
-    rows = []
-    for kind, a, b in comparisons(description):
-        predicted_a, predicted_b = (frame[column].map(EMOTIONS.index).to_numpy() for column in (a, b))
-        result = compare_paired(labels, predicted_a, predicted_b)
-        low, high = result.pop("difference_ci95")
-        row = {"kind": kind, "a": a, "b": b, **result, "difference_ci95_low": low, "difference_ci95_high": high}
-        if kind == PIPELINES:
-            row["macro_f1_difference"] = macro_f1(labels, predicted_a) - macro_f1(labels, predicted_b)
-            interval = difference_interval(labels, predicted_a, predicted_b, macro_f1)
-            row["macro_f1_difference_ci95_low"], row["macro_f1_difference_ci95_high"] = interval
-        rows.append(row)
-    table = pd.DataFrame(rows, columns=COLUMNS)
-    table["mcnemar_p_holm"] = multipletests(table["mcnemar_p"], method="holm")[1]
-    return table
-
-
 def title(column: str, description: dict) -> str:
     """A compared model in words: "CSV pipeline, seed 42", "shipped model"."""
     info = description["columns"][column]
-    return "shipped model" if column == SHIPPED else f"{model_spec(info['model']).title}, seed {info['seed']}"
+    return "shipped model" if column == study.SHIPPED else f"{model_spec(info['model']).title}, seed {info['seed']}"
 
 
 def p_text(p: float) -> str:
@@ -172,28 +110,8 @@ def against_interval(name: str, value: float, row: pd.Series, metric: str) -> st
     return f"{name} {value:.2f} is {where} [{low:.3f}, {high:.3f}]"
 
 
-def seed_noise(csv: pd.Series, image: pd.Series) -> dict[str, dict[str, float]]:
-    """Per metric in words: the pipelines' difference of means, the larger seed sd and Welch's p over the seeds;
-    empty where a pipeline has one seed (no spread to weigh the difference against)."""
-    counts = (int(csv.n_seeds), int(image.n_seeds))
-    if min(counts) < 2:
-        return {}
-    return {
-        name: {
-            "difference": csv[metric] - image[metric],
-            "largest_sd": max(csv[f"{metric}_sd"], image[f"{metric}_sd"]),
-            "welch_p": float(
-                ttest_ind_from_stats(
-                    csv[metric], csv[f"{metric}_sd"], counts[0], image[metric], image[f"{metric}_sd"], counts[1], False
-                ).pvalue
-            ),
-        }
-        for metric, name in NAMES
-    }
-
-
 def seed_noise_text(noise: dict[str, dict[str, float]], counts: tuple[int, int]) -> str:
-    """The seed_noise facts in sentences."""
+    """The study.seed_noise facts in sentences."""
     if not noise:
         return f"With {counts[0]} and {counts[1]} seeds, {ONE_SEED}."
     sentences = [
@@ -217,7 +135,7 @@ def pair_text(row: pd.Series, tests: pd.DataFrame, description: dict) -> str:
         verdict = f"rejects equal accuracy at {ALPHA} on its own, but not after Holm's adjustment"
     else:
         verdict = f"does not reject equal accuracy at {ALPHA}"
-    accuracy, macro = (row.difference_ci95_low, row.difference_ci95_high), row[list(MACRO_INTERVAL)]
+    accuracy, macro = (row.difference_ci95_low, row.difference_ci95_high), row[list(study.MACRO_INTERVAL)]
     intervals = [f"{interval_text(*bounds)}, {excludes_zero(*bounds)}" for bounds in (accuracy, macro)]
     return (
         f"Seed {description['columns'][row.a]['seed']}, CSV model against image model on the same faces: McNemar's "
@@ -236,19 +154,19 @@ def significance_values(frame: pd.DataFrame, results: pd.DataFrame, tests: pd.Da
     reported = results[results.source == "study (reported)"].set_index("model")
     csv, image = means.loc["csv_cnn"], means.loc["image_cnn"]
     widest = max(EMOTIONS, key=lambda name: abs(csv[f"f1_{name}"] - image[f"f1_{name}"]))
-    noise = seed_noise(csv, image)
-    pipeline_tests, shipped_tests = tests[tests.kind == PIPELINES], tests[tests.kind == SHIPPED]
+    noise = study.seed_noise(csv, image)
+    pipeline_tests, shipped_tests = tests[tests.kind == study.PIPELINES], tests[tests.kind == study.SHIPPED]
     folder_runs = [
         f"{title(column, description)} scores accuracy {np.mean(frame[column] == frame['true']):.4f} on the CSV "
         f"form's faces and {info['recorded_accuracy']:.4f} on the folder form's (its metrics.json)"
         for column, info in description["columns"].items()
-        if column != SHIPPED and info["recorded_form"] == "folders"
+        if column != study.SHIPPED and info["recorded_form"] == "folders"
     ]
     rows = []
     for _, row in tests.iterrows():
         macro = (
-            f"{row.macro_f1_difference:+.4f} {interval_text(*row[list(MACRO_INTERVAL)])}"
-            if row.kind == PIPELINES
+            f"{row.macro_f1_difference:+.4f} {interval_text(*row[list(study.MACRO_INTERVAL)])}"
+            if row.kind == study.PIPELINES
             else ""
         )
         accuracy = f"{row.accuracy_difference:+.4f} {interval_text(row.difference_ci95_low, row.difference_ci95_high)}"
@@ -273,11 +191,11 @@ def significance_values(frame: pd.DataFrame, results: pd.DataFrame, tests: pd.Da
         **{
             f"{pipeline}_{metric}": f"{row[metric]:.3f}"
             for pipeline, row in (("csv", csv), ("image", image))
-            for metric, _ in NAMES
+            for metric, _ in study.NAMES
         },
         "csv_seeds": int(csv.n_seeds),
         "image_seeds": int(image.n_seeds),
-        "ahead": " and ".join(ahead(csv[metric] - image[metric], name) for metric, name in NAMES),
+        "ahead": " and ".join(ahead(csv[metric] - image[metric], name) for metric, name in study.NAMES),
         "widest": f"{widest} ({csv[f'f1_{widest}']:.3f} against {image[f'f1_{widest}']:.3f})",
         "seed_noise": seed_noise_text(noise, (int(csv.n_seeds), int(image.n_seeds))),
         "pairs": "\n\n".join(pair_text(row, tests, description) for _, row in pipeline_tests.iterrows()),
@@ -289,10 +207,10 @@ def significance_values(frame: pd.DataFrame, results: pd.DataFrame, tests: pd.Da
         "rounding": REPORTED_ROUNDING,
         "reported": "; ".join(
             f"{model_spec(model).title} "
-            + ", ".join(against_interval(name, reported.loc[model, metric], row, metric) for metric, name in NAMES)
+            + ", ".join(against_interval(name, reported.loc[model, m], row, m) for m, name in study.NAMES)
             for model, row in tops.iterrows()
         ),
-        "ahead_means": " and ".join(ahead(csv[metric] - image[metric], f"mean {name}") for metric, name in NAMES),
+        "ahead_means": " and ".join(ahead(csv[metric] - image[metric], f"mean {name}") for metric, name in study.NAMES),
         "beyond_noise": " and ".join(
             f"{'beyond' if fact['welch_p'] < ALPHA else 'not shown to be beyond'} seed noise in {name} "
             f"(Welch p = {p_text(fact['welch_p'])})"
@@ -312,13 +230,13 @@ def render(results: pd.DataFrame, frame: pd.DataFrame, description: dict) -> tup
         for model, seeds in zip(mean_rows.model, mean_rows.seeds)
         for seed in seeds.split(",")
     }
-    saved = set(description["columns"]) - {SHIPPED}
+    saved = set(description["columns"]) - {study.SHIPPED}
     if in_table != saved:
         raise ValueError(
             f"the saved predictions cover the runs {sorted(saved)} but the finished runs are {sorted(in_table)}; "
             "run `python -m scripts.significance` again"
         )
-    tests = significance_table(frame, description)
+    tests = study.significance_table(frame, description)
     return tests, fill("significance.md", significance_values(frame, results, tests, description))
 
 
@@ -332,8 +250,12 @@ def report(data_dir: str | Path, root: str | Path, predict: bool = True) -> tupl
     pipeline_dirs = [root / run_dir.name for run_dir in STUDY_RUN_DIRS.values()]
     results_dir = root / "results"
     if predict:
-        write_predictions(*privatetest_predictions(data_dir, compared_models(pipeline_dirs)), results_dir)
-    results = results_table(pipeline_dirs, SPLIT)
+        frame, description = study.privatetest_predictions(data_dir, study.compared_models(pipeline_dirs))
+        description["data"] = str(shown(Path(data_dir)))
+        for info in description["columns"].values():
+            info["run"] = str(shown(Path(info["run"]))) if "seed" in info else info["run"]
+        write_predictions(frame, description, results_dir)
+    results = results_table(pipeline_dirs, study.SPLIT)
     write_results_table(results, results_dir)
     tests, markdown = render(results, *read_predictions(results_dir))
     write_text(results_dir / "significance.csv", tests.to_csv(index=False))

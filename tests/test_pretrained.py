@@ -134,9 +134,7 @@ def git(*args: str) -> str | None:
 
 
 def test_the_cards_selection_history_is_the_git_logs():
-    from scripts.model_card import read_selection_history
-
-    history = read_selection_history()
+    history = json.loads((PRETRAINED_RUN_DIR / "selection_history.json").read_text())
     if git("cat-file", "-e", f"{history[0]['commit']}^{{commit}}") is None:
         pytest.skip("no git history in this checkout")
     for step in history:
@@ -162,8 +160,8 @@ def test_the_cards_selection_history_is_the_git_logs():
 
 def test_the_fast_rule_takes_the_most_accurate_network_no_slower_than_the_fer_package():
     from scripts.repository import FAST_MODEL_FILE
-    from scripts.ship_model import fast_choice
 
+    from fer.evaluation.selection import fast_choice
     from fer.models.pretrained import PRETRAINED_FILES
 
     public = {"a": 0.70, "b": 0.68, "c": 0.68, "d": 0.60}
@@ -479,8 +477,8 @@ def test_a_shipped_file_chosen_but_not_yet_reported_is_refused_before_anything_s
 
 
 def test_the_combinations_too_large_to_ship_are_those_whose_saved_file_is(monkeypatch):
-    from scripts import ship_model
-    from scripts.ship_model import combination_model, combinations, saved_bytes, too_large_combinations
+    from fer.evaluation import selection
+    from fer.evaluation.selection import combination_model, combinations, saved_bytes, too_large_combinations
 
     members = {}
     for name, units in (("a", 16), ("b", 32), ("c", 48)):
@@ -491,11 +489,11 @@ def test_the_combinations_too_large_to_ship_are_those_whose_saved_file_is(monkey
     names = combinations(list(members))
     assert names == ["a", "b", "c", "a + b", "a + c", "b + c", "a + b + c"]
     saved = {name: saved_bytes(combination_model(members, name)) for name in names}
-    monkeypatch.setattr(ship_model, "SIZE_MARGIN_BYTES", 20_000)
+    monkeypatch.setattr(selection, "SIZE_MARGIN_BYTES", 20_000)
     # limits near each file's size, within the margin (measured) and beyond it (summed), not at the byte: a
     # rebuilt ensemble's layer names, and so its size, may differ by a few bytes
     for limit in sorted({size + offset for size in saved.values() for offset in (-30_000, -10_000, 10_000, 30_000)}):
-        monkeypatch.setattr(ship_model, "MAX_MODEL_BYTES", limit)
+        monkeypatch.setattr(selection, "MAX_MODEL_BYTES", limit)
         assert too_large_combinations(members, names) == [name for name in names if saved[name] > limit], limit
 
 

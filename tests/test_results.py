@@ -5,9 +5,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from scripts.markdown import update_section
-from scripts.results_table import finished_runs, per_class_f1, results_table, to_markdown, write_results_table
+from scripts.significance import to_markdown, write_results_table
 
 from fer.data.labels import EMOTIONS
+from fer.evaluation.results import finished_runs, per_class_f1, results_table
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 COMMITTED_PIPELINES = [REPO_ROOT / "CSV_Based_Model", REPO_ROOT / "Image_Based_Model"]

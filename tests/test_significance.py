@@ -3,25 +3,27 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.stats import binomtest
 from scripts.markdown import update_section
-from scripts.results_table import results_table
-from scripts.significance import (
-    SHIPPED,
-    compared_models,
-    comparisons,
-    privatetest_predictions,
-    read_predictions,
-    render,
-    seed_noise,
-    significance_table,
-)
+from scripts.significance import read_predictions, render
+from sklearn.metrics import f1_score
 
 import fer
 from fer.data.labels import EMOTIONS
 from fer.data.splits import LabeledImages, same_faces
-from fer.evaluation.metrics import macro_f1
+from fer.evaluation.metrics import BOOTSTRAP_RESAMPLES, bootstrap_interval, macro_f1
+from fer.evaluation.results import results_table
 from fer.evaluation.significance import compare_paired, difference_interval
+from fer.evaluation.study import (
+    SHIPPED,
+    compared_models,
+    comparisons,
+    privatetest_predictions,
+    seed_noise,
+    significance_table,
+)
 from fer.models.files import save_model
 from tests.conftest import synthetic_faces, write_csv, write_folders
 from tests.test_results import FACES, fake_run, fewer_resamples  # noqa: F401 (a fixture)
@@ -276,3 +278,30 @@ def test_saved_predictions_file_names_its_columns():
     assert list(frame["index"]) == list(range(len(frame))) and len(frame) == about["faces_check"]["n"] == 3589
     assert not about["data_is_sample"] and about["faces_check"]["same"]
     assert list(about["columns"]) == list(compared_models(COMMITTED_PIPELINES))  # every finished run, none missing
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 6), st.integers(0, 6)), min_size=1, max_size=60))
+def test_macro_f1_is_scikit_learns_to_the_last_bit_for_every_subset_of_classes(pairs):
+    labels, predicted = np.array(pairs).T
+    expected = f1_score(labels, predicted, labels=list(range(7)), average="macro", zero_division=0)
+    assert float(macro_f1(labels, predicted)) == expected
+    batch = np.stack([labels, np.roll(labels, 1)]), np.stack([predicted, predicted])
+    assert list(macro_f1(*batch)) == [expected, macro_f1(np.roll(labels, 1), predicted)]
+
+
+def test_the_macro_f1_interval_is_the_one_scikit_learn_gives_resample_by_resample():
+    from scipy.stats import bootstrap
+
+    labels, predicted = np.random.default_rng(3).integers(0, 7, (2, 400))
+    predicted[:200] = labels[:200]
+    one_by_one = bootstrap(
+        (labels, predicted),
+        lambda a, b: f1_score(a, b, labels=list(range(7)), average="macro", zero_division=0),
+        paired=True,
+        vectorized=False,
+        n_resamples=BOOTSTRAP_RESAMPLES,
+        method="percentile",
+        rng=np.random.default_rng(0),
+    ).confidence_interval
+    assert bootstrap_interval(labels, predicted, macro_f1) == [one_by_one.low, one_by_one.high]

@@ -31,9 +31,7 @@ def compare(a: str | Path, b: str | Path, data: str | Path | None = None, seed: 
     faces = splits["PrivateTest"]
     if len(faces) == 0:
         raise DataError(f"{data}: no PrivateTest images to compare on")
-    predicted = [
-        tta_probabilities(model, faces.images.astype(np.float32)).argmax(axis=1) for model, _ in models
-    ]
+    predicted = [tta_probabilities(model, faces.images.astype(np.float32)).argmax(axis=1) for model, _ in models]
     result = compare_paired(faces.labels, *predicted, seed=seed)
     notes = list(dict.fromkeys(note for _, note in models if note))  # once each, when a model is compared with itself
     return {"a": str(a), "b": str(b), **result, "already_public": notes}

@@ -15,12 +15,24 @@ REPORT_SPLITS = ("PrivateTest", "PublicTest+PrivateTest")
 BOOTSTRAP_RESAMPLES = 1000
 
 
-def macro_f1(labels: np.ndarray, predicted: np.ndarray) -> float:
-    return float(f1_score(labels, predicted, labels=list(range(len(EMOTIONS))), average="macro", zero_division=0))
+def macro_f1(labels: np.ndarray, predicted: np.ndarray, axis: int = -1) -> np.ndarray:
+    """The mean over the 7 classes of 2 TP / (2 TP + FP + FN), 0 for a class neither true nor predicted, exactly as
+    scikit-learn's f1_score(average="macro", zero_division=0) computes it, along axis (so a bootstrap's resamples
+    are scored at once, not one f1_score call each)."""
+    labels, predicted = np.moveaxis(np.asarray(labels), axis, -1), np.moveaxis(np.asarray(predicted), axis, -1)
+    classes = np.arange(len(EMOTIONS))[:, None]
+    is_true, is_predicted = labels[..., None, :] == classes, predicted[..., None, :] == classes
+    true_positives = (is_true & is_predicted).sum(axis=-1)
+    denominator = (is_true.sum(axis=-1) + is_predicted.sum(axis=-1)).astype(np.float64)
+    f1 = np.divide(2.0 * true_positives, denominator, out=np.zeros_like(denominator), where=denominator > 0)
+    return f1.mean(axis=-1)
 
 
 def accuracy(labels: np.ndarray, predicted: np.ndarray, axis: int = -1) -> np.ndarray:
     return np.mean(labels == predicted, axis=axis)
+
+
+VECTORIZED = (accuracy, macro_f1)  # statistics that take an axis: a bootstrap scores all its resamples at once
 
 
 def bootstrap_interval(labels: np.ndarray, predicted: np.ndarray, statistic, seed: int = 0) -> list[float]:
@@ -29,7 +41,7 @@ def bootstrap_interval(labels: np.ndarray, predicted: np.ndarray, statistic, see
         (labels, predicted),
         statistic,
         paired=True,
-        vectorized=statistic is accuracy,
+        vectorized=statistic in VECTORIZED,
         n_resamples=BOOTSTRAP_RESAMPLES,
         confidence_level=0.95,
         method="percentile",
@@ -58,7 +70,7 @@ def scores(labels: np.ndarray, predicted: np.ndarray, intervals: bool = False) -
     return {
         "n": int(len(labels)),
         "accuracy": float(accuracy_score(labels, predicted)),
-        "macro_f1": macro_f1(labels, predicted),
+        "macro_f1": float(macro_f1(labels, predicted)),
         "weighted_f1": float(f1_score(labels, predicted, labels=everything, average="weighted", zero_division=0)),
         **interval_scores,
         "per_class": {

@@ -7,7 +7,7 @@ from scipy.stats import bootstrap
 from sklearn.metrics import confusion_matrix
 from statsmodels.stats.contingency_tables import mcnemar
 
-from fer.evaluation.metrics import BOOTSTRAP_RESAMPLES, accuracy
+from fer.evaluation.metrics import BOOTSTRAP_RESAMPLES, VECTORIZED, accuracy
 
 
 def check_paired(labels: np.ndarray, predicted_a: np.ndarray, predicted_b: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -28,7 +28,7 @@ def difference_interval(
 ) -> list[float]:
     """A 95% percentile-bootstrap interval of statistic(labels, a) - statistic(labels, b), resampling faces in pairs."""
     labels, predicted_a, predicted_b = check_paired(labels, predicted_a, predicted_b)
-    vectorized = statistic is accuracy
+    vectorized = statistic in VECTORIZED
 
     def difference(labels, predicted_a, predicted_b, axis=-1):
         if vectorized:

@@ -1,0 +1,68 @@
+"""The registered selection rule, on PublicTest alone: every network alone, and every combination with their
+probabilities averaged, whose file fits in MAX_MODEL_BYTES; the highest accuracy wins, ties going to fewer networks,
+then registration order. And the fast rule: the most accurate network no slower per face than a reference."""
+
+import itertools
+import tempfile
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from fer.evaluation.metrics import accuracy
+from fer.evaluation.tta import tta_probabilities
+from fer.models.architectures import build_ensemble, with_dtype
+from fer.models.files import save_model
+from fer.models.pretrained import MAX_MODEL_BYTES
+
+# A combination's file is its networks' own files summed to within a few KB (one zip and one config where
+# each had its own), so only a combination whose sum lies this close to the limit is built and saved to measure.
+SIZE_MARGIN_BYTES = 200_000
+
+
+def combinations(names: list[str]) -> list[str]:
+    """Every network alone, and every combination of two or more averaged, named "a + b": by size, then in
+    registration order, the order in which the rule breaks ties."""
+    return [" + ".join(chosen) for size in range(1, len(names) + 1) for chosen in itertools.combinations(names, size)]
+
+
+def combination_model(members: dict[str, keras.Model], name: str) -> keras.Model:
+    networks = [members[member] for member in name.split(" + ")]
+    return networks[0] if len(networks) == 1 else build_ensemble(networks)
+
+
+def saved_bytes(model: keras.Model) -> int:
+    with tempfile.TemporaryDirectory() as scratch:
+        return save_model(model, Path(scratch) / "model.keras").stat().st_size
+
+
+def too_large_combinations(members: dict[str, keras.Model], names: list[str]) -> list[str]:
+    """The combinations whose file, weights as in members, would be larger than MAX_MODEL_BYTES."""
+    alone = {name: saved_bytes(member) for name, member in members.items()}
+    too_large = []
+    for name in names:
+        size = sum(alone[member] for member in name.split(" + "))
+        if abs(size - MAX_MODEL_BYTES) <= SIZE_MARGIN_BYTES:
+            size = saved_bytes(combination_model(members, name))
+        if size > MAX_MODEL_BYTES:
+            too_large.append(name)
+    return too_large
+
+
+def publictest_accuracies(members: dict[str, keras.Model], candidates: list[str], data) -> dict[str, float]:
+    """Each candidate's PublicTest accuracy, from its members' probabilities averaged as its Average layer does."""
+    public = data["PublicTest"]
+    probabilities = {
+        name: tta_probabilities(with_dtype(member, "float32"), public.images) for name, member in members.items()
+    }
+    return {
+        name: float(accuracy(public.labels, np.mean([probabilities[m] for m in name.split(" + ")], axis=0).argmax(1)))
+        for name in candidates
+    }
+
+
+def fast_choice(public: dict[str, float], timings: dict[str, tuple[float, float]], theirs: tuple[float, float]):
+    """The fast rule: of the networks no slower per face than the fer package, batched and in single calls,
+    the one with the highest PublicTest accuracy (the first registered on a tie); None if none is fast enough."""
+    fast_enough = [name for name in timings if all(ours <= limit for ours, limit in zip(timings[name], theirs))]
+    return max(fast_enough, key=lambda name: public[name], default=None)
