@@ -146,6 +146,7 @@ def test_a_symlink_loop_and_a_fifo_in_a_folder_are_one_line_each_and_the_rest_is
     assert "happy" in (tmp_path / "r.csv").read_text()
 
 
+@pytest.mark.slow  # trains
 def test_train_refuses_an_empty_run_directory_and_overwrite_keeps_files_it_did_not_write(tiny_csv, tmp_path, capsys):
     assert main(["train", "--data", str(tiny_csv), "--run-dir", "", "--epochs", "1"]) == 2
     assert "the run directory is empty" in capsys.readouterr().err
@@ -160,6 +161,7 @@ def test_train_refuses_an_empty_run_directory_and_overwrite_keeps_files_it_did_n
     assert (run_dir / "metrics.json").is_file() and not (run_dir / "trainer.lock").exists()
 
 
+@pytest.mark.slow  # trains
 def test_a_second_trainer_in_one_run_directory_is_refused_and_a_stale_lock_is_taken_over(tiny_csv, tmp_path, capsys):
     from fer.training.loop import LOCK_FILE, sole_trainer
 
@@ -304,6 +306,7 @@ def snapshot(folder: Path, leave_out: set[Path]) -> dict:
     return entries
 
 
+@pytest.mark.slow  # 40 runs of fer predict into generated targets: for CI; the fast loop keeps the examples
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     output=st.sampled_from(OUTPUTS),

@@ -1,9 +1,11 @@
 """fer demo's server: the page on 127.0.0.1 by default, everything it writes in one temporary folder, removed when
 it stops (Ctrl+C or SIGTERM)."""
 
+import errno
 import os
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 import threading
@@ -24,12 +26,24 @@ def require_demo_extra() -> None:
         raise DataError(f"fer demo needs Gradio, which this install lacks: {DEMO_EXTRA}")
 
 
+def refuse_a_busy_port(host: str, port: int) -> None:
+    """A DataError at once where host:port is taken, before the seconds Gradio takes to start (which checks again)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds: TIME_WAIT is no obstacle
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            reason = "the port is in use" if error.errno == errno.EADDRINUSE else error.strerror
+            raise DataError(f"cannot serve on {host}:{port} ({reason}); give another --port or --host") from None
+
+
 def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
     """Serve the demo page until interrupted; uploads, Gradio's cache and the page's downloads live in a temporary
     folder that is removed on the way out."""
     if not 0 < port < 65536:
         raise DataError(f"--port {port}: give a port from 1 to 65535")
     require_demo_extra()
+    refuse_a_busy_port(host, port)
     folder = Path(tempfile.mkdtemp(prefix="fer-demo-"))
     # Every temporary file of this process goes in folder: Python's, Gradio's uploads and cache (read when Gradio
     # is imported), and the session file onnxruntime writes in TMPDIR when it is imported.
