@@ -16,6 +16,7 @@ from fer.evaluation.tta import CROP_SHIFT
 from fer.models.architectures import INPUT_SHAPE, build_model, fer_net_stages
 from fer.models.pretrained import MAX_MODEL_BYTES
 from fer.models.registry import model_spec
+from fer.plots import plot_accuracy_against_hours
 from fer.training.config import TrainConfig, read_config
 from fer.training.loop import ResumablePlateau, learning_rate, optimizer
 from fer.training.machine import machine_summary
@@ -23,6 +24,8 @@ from fer.training.records import fully_timed, read_metrics, timing
 from scripts.markdown import fill, interval, table
 from scripts.repository import MODEL_CARD, PRETRAINED_RUN_DIR, REPO_ROOT, SHIPPED_FILES, SHIPPED_MODEL_FILE
 from scripts.selection import read_selection, registration_commit
+
+TRAINING_FIGURE = REPO_ROOT / "docs" / "accuracy_vs_training_hours.png"  # the card's, written with it
 
 TTA_TITLES = {"none": "single crop", "flip": "+ horizontal flip", "ten-crop": "ten-crop (5 crops x flip)"}
 PLACES = ("model", "data", "run_dir")  # named first in a training command
@@ -214,7 +217,7 @@ def card_values(root: Path = PRETRAINED_RUN_DIR) -> dict:
     runs, records = member_runs(card), {name: member["record"] for name, member in card["members"].items()}
     fer_nets = [name for name, (config, _) in runs.items() if model_spec(config.model).builder == "build_fer_net"]
     registrations = read_selection()["registration"]
-    registered_in = {candidate["name"]: entry["name"] for entry in registrations for candidate in entry["candidates"]}
+    registered_in = registrations_of_candidates()
     candidates = [
         [name, registered_in[name], model_spec(config.model).title, f"{public[name]:.4f}"]
         + [f"{metrics['selected_epoch']} of {metrics['epochs']}", *training_times([metrics])]
@@ -296,7 +299,39 @@ def render_model_card(root: Path = PRETRAINED_RUN_DIR) -> str:
     return fill("model_card.md", card_values(root))
 
 
+def registrations_of_candidates() -> dict[str, str]:
+    """Each registered candidate's registration, by name."""
+    registrations = read_selection()["registration"]
+    return {candidate["name"]: entry["name"] for entry in registrations for candidate in entry["candidates"]}
+
+
+def training_points(root: Path = PRETRAINED_RUN_DIR) -> list[dict]:
+    """The card's figure: each candidate's PublicTest accuracy against its training hours (CPU-hours where its
+    record has them, else wall-clock), and the shipped and fast choices marked (an averaged combination at its
+    networks' hours summed)."""
+    card = read_card(root)
+    selection, runs = card["selection"], member_runs(card)
+    registered_in = registrations_of_candidates()
+    roles = {selection["chosen"]: "shipped", card["fast"]["chosen"]: "fast"}
+    if selection["chosen"] == card["fast"]["chosen"]:
+        roles[selection["chosen"]] = "shipped and fast"
+
+    def point(name: str, networks: list[str], registration: str) -> dict:
+        metrics = [runs[network][1] for network in networks]
+        cpu = all(record.get("train_cpu_seconds") for record in metrics)
+        seconds = sum(record["train_cpu_seconds" if cpu else "train_seconds"] for record in metrics)
+        accuracy = selection["publictest_accuracy"][name]
+        return {"name": name, "registration": registration, "hours": seconds / 3600, "cpu": cpu, "accuracy": accuracy}
+
+    points = [point(name, [name], registered_in[name]) for name in runs]
+    if len(selection["members"]) > 1:
+        points.append(point(selection["chosen"], selection["members"], "averaged combination"))
+    return [item | {"role": roles.get(item["name"])} for item in points]
+
+
 def write_model_card(root: Path = PRETRAINED_RUN_DIR, path: Path = MODEL_CARD) -> Path:
+    """MODEL_CARD.md and its figure of PublicTest accuracy against training hours."""
+    plot_accuracy_against_hours(training_points(root), TRAINING_FIGURE)
     write_text(path, render_model_card(root))
     return path
 

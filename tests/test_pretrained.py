@@ -115,7 +115,8 @@ def test_the_shipped_model_is_what_the_registered_rule_picks_from_the_committed_
 @pytest.mark.parametrize("tta", ["none", "ten-crop"])
 def test_fer_evaluate_prints_the_model_cards_figures(full_data_dir, tta, capsys):
     assert unreported_files() == [], "a choice awaits `scripts.ship_model report`: PrivateTest is its to score"
-    exit_code = main(["evaluate", "--data", str(full_data_dir), "--form", "csv", "--tta", tta, "--intervals"])
+    arguments = ["--data", str(full_data_dir), "--form", "csv", "--split", "PrivateTest", "--tta", tta, "--intervals"]
+    exit_code = main(["evaluate", *arguments])
     assert exit_code == 0
     measured = json.loads(capsys.readouterr().out)["splits"]["PrivateTest"]
     card = card_evaluation()["private_test"][tta]
@@ -510,3 +511,28 @@ def test_the_card_and_readme_say_so_when_no_network_was_fast_enough(tmp_path):
     summary = readme_summary(root)
     rows = [line for line in summary.splitlines() if line.startswith("| shipped") or line.startswith("| fast")]
     assert len(rows) == len(card["private_test"]) and "fast, single crop" not in summary
+
+
+def test_the_cards_training_figure_has_each_candidate_once_at_its_records_hours_and_names_the_choices():
+    from scripts.model_card import read_card, training_points
+    from scripts.selection import read_selection
+
+    card = read_card()
+    chosen_from = set(card["selection"]["registrations"])
+    registered = [
+        candidate["name"]
+        for entry in read_selection()["registration"]
+        if entry["name"] in chosen_from
+        for candidate in entry["candidates"]
+    ]
+    points = training_points()
+    alone = [point for point in points if point["registration"] != "averaged combination"]
+    assert sorted(point["name"] for point in alone) == sorted(registered)
+    for point in alone:
+        metrics = read_metrics(REPO_ROOT / card["members"][point["name"]]["record"])
+        seconds = metrics.get("train_cpu_seconds") or metrics["train_seconds"]
+        assert point["cpu"] == bool(metrics.get("train_cpu_seconds"))
+        assert point["hours"] * 3600 == pytest.approx(seconds)
+        assert point["accuracy"] == card["selection"]["publictest_accuracy"][point["name"]]
+    named = {point["role"]: point["name"] for point in points if point["role"]}
+    assert named == {"shipped": card["selection"]["chosen"], "fast": card["fast"]["chosen"]}

@@ -93,3 +93,29 @@ def plot_risk_coverage(curves: dict[str, dict], path: str | Path | None = None) 
     figure.tight_layout()
     save(figure, path)
     return figure
+
+
+def plot_accuracy_against_hours(points: list[dict], path: str | Path | None = None) -> plt.Figure:
+    """PublicTest accuracy against training hours, a colour per registration (each point's "registration"); filled
+    where "hours" are CPU-hours ("cpu" true), hollow where only wall-clock time was recorded; a point with a "role"
+    (the shipped or fast choice) is named on the figure. Saved to path if given."""
+    figure, axes = plt.subplots(figsize=(7, 4.5))
+    colours = dict(zip(dict.fromkeys(point["registration"] for point in points), plt.get_cmap("tab10").colors))
+    for point in points:
+        colour, chosen = colours[point["registration"]], bool(point.get("role"))
+        filled = colour if point["cpu"] else "none"
+        marker, size = ("*", 120) if chosen else ("o", 30)
+        axes.scatter(point["hours"], point["accuracy"], s=size, marker=marker, edgecolors=colour, facecolors=filled)
+        if chosen:
+            label = f"{point['role']}: " + point["name"].replace(" + ", " +\n")
+            axes.annotate(label, (point["hours"], point["accuracy"]), xytext=(-8, 0), textcoords="offset points",
+                          ha="right", va="top", fontsize="x-small")  # fmt: skip
+    for registration, colour in colours.items():
+        axes.scatter([], [], color=colour, s=30, label=registration)
+    axes.scatter([], [], facecolors="none", edgecolors="grey", s=30, label="wall-clock hours (no CPU time recorded)")
+    axes.set(xlabel="training CPU-hours (a distilled network's leave out its teachers')", ylabel="PublicTest accuracy")
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize="small", loc="lower right")
+    figure.tight_layout()
+    save(figure, path)
+    return figure
