@@ -115,11 +115,13 @@ def recipe_line(name: str, config: TrainConfig, metrics: dict, record: str) -> s
     terms += f", random erasing with chance {config.random_erasing}" if config.random_erasing else ""
     if config.distill:
         terms += f", distilled from {config.teacher.replace(',', ' + ')} (teacher's weight {config.distill})"
-    schedule = (
-        f"multiplied by {plateau.FACTOR} after {plateau.PATIENCE} epochs without a better PublicTest accuracy"
-        if config.lr_schedule == "plateau"
-        else f"with cosine decay to {learning_rate(config, steps_per_epoch=1).alpha * config.learning_rate:g}"
-    )
+    schedule = "(constant)"
+    if config.lr_schedule == "plateau":
+        schedule = (
+            f"multiplied by {plateau.FACTOR} after {plateau.PATIENCE} epochs without a better PublicTest accuracy"
+        )
+    elif config.lr_schedule == "cosine":
+        schedule = f"with cosine decay to {learning_rate(config, steps_per_epoch=1).alpha * config.learning_rate:g}"
     return (
         f"`{name}`: {model_spec(config.model).title}; {terms}, learning rate {config.learning_rate} {schedule}, "
         f"batch {config.batch_size}, label smoothing {config.label_smoothing}; seed {config.seed}, "
@@ -139,11 +141,16 @@ def training_command(config: TrainConfig) -> str:
     return f"fer train --model {config.model} --data {config.data} --run-dir {config.run_dir} " + " ".join(options)
 
 
+def cpu_counted(runs: list[dict]) -> bool:
+    """Whether every epoch of every run had its CPU time counted (records from before the CPU clock have none)."""
+    return all(run.get("cpu_timed_epochs") == run["epochs"] for run in runs)
+
+
 def training_times(runs: list[dict]) -> list[str]:
     """The wall-clock and CPU hours the runs took together, saying so where an epoch's were not counted."""
     wall = f"{sum(run['train_seconds'] for run in runs) / 3600:.2f} h"
     wall += "" if all(fully_timed(run) for run in runs) else " (not every epoch timed)"
-    if all(run.get("cpu_timed_epochs") == run["epochs"] for run in runs):
+    if cpu_counted(runs):
         return [wall, f"{sum(run['train_cpu_seconds'] for run in runs) / 3600:.2f} h"]
     return [wall, "not recorded"]
 
@@ -318,7 +325,7 @@ def training_points(root: Path = PRETRAINED_RUN_DIR) -> list[dict]:
 
     def point(name: str, networks: list[str], registration: str) -> dict:
         metrics = [runs[network][1] for network in networks]
-        cpu = all(record.get("train_cpu_seconds") for record in metrics)
+        cpu = cpu_counted(metrics)
         seconds = sum(record["train_cpu_seconds" if cpu else "train_seconds"] for record in metrics)
         accuracy = selection["publictest_accuracy"][name]
         return {"name": name, "registration": registration, "hours": seconds / 3600, "cpu": cpu, "accuracy": accuracy}
@@ -329,9 +336,9 @@ def training_points(root: Path = PRETRAINED_RUN_DIR) -> list[dict]:
     return [item | {"role": roles.get(item["name"])} for item in points]
 
 
-def write_model_card(root: Path = PRETRAINED_RUN_DIR, path: Path = MODEL_CARD) -> Path:
+def write_model_card(root: Path = PRETRAINED_RUN_DIR, path: Path = MODEL_CARD, figure: Path = TRAINING_FIGURE) -> Path:
     """MODEL_CARD.md and its figure of PublicTest accuracy against training hours."""
-    plot_accuracy_against_hours(training_points(root), TRAINING_FIGURE)
+    plot_accuracy_against_hours(training_points(root), figure)
     write_text(path, render_model_card(root))
     return path
 

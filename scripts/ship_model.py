@@ -171,7 +171,7 @@ def committed_temperature(role: str, keras_file: Path) -> float:
     """The temperature fitted for the shipped file keras_file; SystemExit where temperatures.json fits another."""
     fitted = temperatures().get(role)
     if fitted is None or fitted["keras_sha256"] != file_sha256(keras_file):
-        sys.exit(f"ship_model: {TEMPERATURES_FILE} holds no temperature for {keras_file.name}; run calibrate first")
+        sys.exit(f"ship_model: {TEMPERATURES_FILE} holds no temperature for {keras_file.name}; run choose first")
     return fitted["temperature"]
 
 

@@ -90,15 +90,21 @@ def full_data_dir(tmp_path_factory) -> Path:
     return target
 
 
+WHEEL_SOURCES = ("pyproject.toml", "README.md", "LICENSE", "src")  # not runs/, which a trainer may be rewriting
+
+
 @pytest.fixture(scope="session")
 def checkout_copy(tmp_path_factory) -> Path:
-    """The checkout's files, tracked and untracked but not ignored, to build a wheel from: building in the checkout
-    itself would leave build/ there, and a stale build/ can carry deleted modules into the wheel."""
+    """The checkout's files that a wheel is built from (WHEEL_SOURCES), tracked and untracked but not ignored:
+    building in the checkout itself would leave build/ there, and a stale build/ can carry deleted modules into the
+    wheel."""
     destination = tmp_path_factory.mktemp("checkout")
     git_files = ["git", "-C", str(REPO_ROOT), "ls-files", "-z", "--cached", "--others", "--exclude-standard"]
-    listed = subprocess.run(git_files, capture_output=True) if shutil.which("git") else None
+    listed = subprocess.run([*git_files, "--", *WHEEL_SOURCES], capture_output=True) if shutil.which("git") else None
     if listed is None or listed.returncode != 0:  # not a git checkout: all of it
-        shutil.copytree(REPO_ROOT, destination, symlinks=True, dirs_exist_ok=True)
+        for name in WHEEL_SOURCES:
+            copy = shutil.copytree if (REPO_ROOT / name).is_dir() else shutil.copy
+            copy(REPO_ROOT / name, destination / name)
         return destination
     for name in filter(None, listed.stdout.decode().split("\0")):
         source = REPO_ROOT / name

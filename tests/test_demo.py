@@ -379,6 +379,27 @@ def test_a_busy_port_is_one_line_without_a_traceback(tmp_path):
     assert list(tmp_path.iterdir()) == []  # its temporary folder removed
 
 
+@pytest.mark.slow  # Gradio starts
+def test_a_port_taken_after_the_early_check_is_still_one_line_from_the_server(tmp_path):
+    pytest.importorskip("gradio")
+    without_the_early_check = (
+        "import sys, fer.demo.serve as serve; serve.refuse_a_busy_port = lambda *_: None; "
+        "from fer.cli import main; sys.exit(main(sys.argv[1:]))"
+    )
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-c", without_the_early_check, "demo", "--port", str(port)],
+            capture_output=True, text=True, timeout=120, env={**os.environ, "TMPDIR": str(tmp_path)},
+        )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"fer demo: error: cannot serve on 127.0.0.1:{port} (the port is in use)")
+    assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []  # its temporary folder removed
+
+
 def test_fer_demo_serves_on_localhost_writes_only_in_its_temporary_folder_and_removes_it(tmp_path):
     pytest.importorskip("gradio")
     from gradio_client import Client, handle_file

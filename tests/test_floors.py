@@ -108,10 +108,12 @@ def outside(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def full_env(full) -> dict:
-    """The environment for the full install: headless plots, and Jupyter's kernels from that install."""
+def full_env(full, tmp_path_factory) -> dict:
+    """The environment for the full install: headless plots, Jupyter's kernels from that install, and a data cache of
+    its own, so that the CSV is parsed at the floors (module fixtures come before the autouse isolated_cache)."""
     jupyter = {"JUPYTER_PATH": str(full.parent / "share" / "jupyter"), "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
-    return {**os.environ, "MPLBACKEND": "Agg", **jupyter}
+    cache = {"FER_CACHE_DIR": str(tmp_path_factory.mktemp("floors_cache"))}
+    return {**os.environ, "MPLBACKEND": "Agg", **jupyter, **cache}
 
 
 @pytest.fixture(scope="module")

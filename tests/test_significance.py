@@ -284,10 +284,12 @@ def test_saved_predictions_file_names_its_columns():
 @given(st.lists(st.tuples(st.integers(0, 6), st.integers(0, 6)), min_size=1, max_size=60))
 def test_macro_f1_is_scikit_learns_to_the_last_bit_for_every_subset_of_classes(pairs):
     labels, predicted = np.array(pairs).T
-    expected = f1_score(labels, predicted, labels=list(range(7)), average="macro", zero_division=0)
-    assert float(macro_f1(labels, predicted)) == expected
-    batch = np.stack([labels, np.roll(labels, 1)]), np.stack([predicted, predicted])
-    assert list(macro_f1(*batch)) == [expected, macro_f1(np.roll(labels, 1), predicted)]
+    rolled = np.roll(labels, 1)
+    expected = [
+        f1_score(true, predicted, labels=list(range(7)), average="macro", zero_division=0) for true in (labels, rolled)
+    ]
+    assert float(macro_f1(labels, predicted)) == expected[0]
+    assert list(macro_f1(np.stack([labels, rolled]), np.stack([predicted, predicted]))) == expected
 
 
 def test_the_macro_f1_interval_is_the_one_scikit_learn_gives_resample_by_resample():

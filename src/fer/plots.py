@@ -1,5 +1,6 @@
 """Figures: the confusion-matrix heatmap and the accuracy-and-loss curves."""
 
+import itertools
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -100,7 +101,9 @@ def plot_accuracy_against_hours(points: list[dict], path: str | Path | None = No
     where "hours" are CPU-hours ("cpu" true), hollow where only wall-clock time was recorded; a point with a "role"
     (the shipped or fast choice) is named on the figure. Saved to path if given."""
     figure, axes = plt.subplots(figsize=(7, 4.5))
-    colours = dict(zip(dict.fromkeys(point["registration"] for point in points), plt.get_cmap("tab10").colors))
+    colours = dict(
+        zip(dict.fromkeys(point["registration"] for point in points), itertools.cycle(plt.get_cmap("tab10").colors))
+    )
     for point in points:
         colour, chosen = colours[point["registration"]], bool(point.get("role"))
         filled = colour if point["cpu"] else "none"

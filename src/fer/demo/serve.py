@@ -26,15 +26,20 @@ def require_demo_extra() -> None:
         raise DataError(f"fer demo needs Gradio, which this install lacks: {DEMO_EXTRA}")
 
 
+def cannot_serve(host: str, port: int, reason: str) -> DataError:
+    return DataError(f"cannot serve on {host}:{port} ({reason}); give another --port or --host")
+
+
 def refuse_a_busy_port(host: str, port: int) -> None:
-    """A DataError at once where host:port is taken, before the seconds Gradio takes to start (which checks again)."""
+    """A DataError at once where host:port is in use, before the seconds Gradio takes to start; any other trouble
+    with the address is left to the server, which says it (a bracketed or IPv6-only name, say)."""
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds: TIME_WAIT is no obstacle
         try:
-            probe.bind((host, port))
+            probe.bind((host.strip("[]"), port))
         except OSError as error:
-            reason = "the port is in use" if error.errno == errno.EADDRINUSE else error.strerror
-            raise DataError(f"cannot serve on {host}:{port} ({reason}); give another --port or --host") from None
+            if error.errno == errno.EADDRINUSE:
+                raise cannot_serve(host, port, "the port is in use") from None
 
 
 def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
@@ -62,8 +67,7 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
         try:
             launch(app, host, port)
         except OSError as error:  # Gradio says a port in use is not "empty", and suggests its own settings
-            reason = "the port is in use" if "empty port" in str(error) else str(error)
-            raise DataError(f"cannot serve on {host}:{port} ({reason}); give another --port or --host") from None
+            raise cannot_serve(host, port, "the port is in use" if "empty port" in str(error) else str(error)) from None
         try:
             shown = f"[{host}]" if ":" in host else host
             print(f"fer demo: serving on http://{shown}:{port} (Ctrl+C stops it)", flush=True)

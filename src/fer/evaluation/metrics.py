@@ -15,10 +15,10 @@ REPORT_SPLITS = ("PrivateTest", "PublicTest+PrivateTest")
 BOOTSTRAP_RESAMPLES = 1000
 
 
-def macro_f1(labels: np.ndarray, predicted: np.ndarray, axis: int = -1) -> np.ndarray:
+def macro_f1(labels: np.ndarray, predicted: np.ndarray, axis: int = -1) -> np.ndarray | np.float64:
     """The mean over the 7 classes of 2 TP / (2 TP + FP + FN), 0 for a class neither true nor predicted, exactly as
-    scikit-learn's f1_score(average="macro", zero_division=0) computes it, along axis (so a bootstrap's resamples
-    are scored at once, not one f1_score call each)."""
+    scikit-learn's f1_score(average="macro", zero_division=0) computes it for one or more faces, along axis (so a
+    bootstrap's resamples are scored at once, not one f1_score call each)."""
     labels, predicted = np.moveaxis(np.asarray(labels), axis, -1), np.moveaxis(np.asarray(predicted), axis, -1)
     classes = np.arange(len(EMOTIONS))[:, None]
     is_true, is_predicted = labels[..., None, :] == classes, predicted[..., None, :] == classes
@@ -32,7 +32,8 @@ def accuracy(labels: np.ndarray, predicted: np.ndarray, axis: int = -1) -> np.nd
     return np.mean(labels == predicted, axis=axis)
 
 
-VECTORIZED = (accuracy, macro_f1)  # statistics that take an axis: a bootstrap scores all its resamples at once
+VECTORIZED = (accuracy, macro_f1)  # statistics that take an axis: a bootstrap scores its resamples at once,
+RESAMPLES_AT_ONCE = 100  # these many (memory grows with them times the faces; the intervals do not change)
 
 
 def bootstrap_interval(labels: np.ndarray, predicted: np.ndarray, statistic, seed: int = 0) -> list[float]:
@@ -43,6 +44,7 @@ def bootstrap_interval(labels: np.ndarray, predicted: np.ndarray, statistic, see
         paired=True,
         vectorized=statistic in VECTORIZED,
         n_resamples=BOOTSTRAP_RESAMPLES,
+        batch=RESAMPLES_AT_ONCE,
         confidence_level=0.95,
         method="percentile",
         rng=np.random.default_rng(seed),

@@ -7,7 +7,7 @@ from scipy.stats import bootstrap
 from sklearn.metrics import confusion_matrix
 from statsmodels.stats.contingency_tables import mcnemar
 
-from fer.evaluation.metrics import BOOTSTRAP_RESAMPLES, VECTORIZED, accuracy
+from fer.evaluation.metrics import BOOTSTRAP_RESAMPLES, RESAMPLES_AT_ONCE, VECTORIZED, accuracy
 
 
 def check_paired(labels: np.ndarray, predicted_a: np.ndarray, predicted_b: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -41,6 +41,7 @@ def difference_interval(
         paired=True,
         vectorized=vectorized,
         n_resamples=BOOTSTRAP_RESAMPLES,
+        batch=RESAMPLES_AT_ONCE,
         confidence_level=0.95,
         method="percentile",
         rng=np.random.default_rng(seed),
