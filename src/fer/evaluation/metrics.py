@@ -36,20 +36,26 @@ VECTORIZED = (accuracy, macro_f1)  # statistics that take an axis: a bootstrap s
 RESAMPLES_AT_ONCE = 100  # these many (memory grows with them times the faces; the intervals do not change)
 
 
-def bootstrap_interval(labels: np.ndarray, predicted: np.ndarray, statistic, seed: int = 0) -> list[float]:
-    """A 95% percentile-bootstrap interval of statistic(labels, predicted), resampling the test images."""
-    result = bootstrap(
-        (labels, predicted),
+def resampled_interval(arrays: tuple, statistic, vectorized: bool, seed: int = 0) -> list[float]:
+    """A 95% percentile-bootstrap interval of statistic(*arrays), resampling the faces (the arrays' positions) in
+    pairs; vectorized where statistic takes an axis."""
+    interval = bootstrap(
+        arrays,
         statistic,
         paired=True,
-        vectorized=statistic in VECTORIZED,
+        vectorized=vectorized,
         n_resamples=BOOTSTRAP_RESAMPLES,
         batch=RESAMPLES_AT_ONCE,
         confidence_level=0.95,
         method="percentile",
         rng=np.random.default_rng(seed),
-    )
-    return [float(result.confidence_interval.low), float(result.confidence_interval.high)]
+    ).confidence_interval
+    return [float(interval.low), float(interval.high)]
+
+
+def bootstrap_interval(labels: np.ndarray, predicted: np.ndarray, statistic, seed: int = 0) -> list[float]:
+    """A 95% percentile-bootstrap interval of statistic(labels, predicted), resampling the test images."""
+    return resampled_interval((labels, predicted), statistic, statistic in VECTORIZED, seed)
 
 
 def scores(labels: np.ndarray, predicted: np.ndarray, intervals: bool = False) -> dict:

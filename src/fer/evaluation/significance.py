@@ -3,11 +3,10 @@
 from collections.abc import Callable
 
 import numpy as np
-from scipy.stats import bootstrap
 from sklearn.metrics import confusion_matrix
 from statsmodels.stats.contingency_tables import mcnemar
 
-from fer.evaluation.metrics import BOOTSTRAP_RESAMPLES, RESAMPLES_AT_ONCE, VECTORIZED, accuracy
+from fer.evaluation.metrics import VECTORIZED, accuracy, resampled_interval
 
 
 def check_paired(labels: np.ndarray, predicted_a: np.ndarray, predicted_b: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -35,18 +34,7 @@ def difference_interval(
             return statistic(labels, predicted_a, axis=axis) - statistic(labels, predicted_b, axis=axis)
         return statistic(labels, predicted_a) - statistic(labels, predicted_b)
 
-    interval = bootstrap(
-        (labels, predicted_a, predicted_b),
-        difference,
-        paired=True,
-        vectorized=vectorized,
-        n_resamples=BOOTSTRAP_RESAMPLES,
-        batch=RESAMPLES_AT_ONCE,
-        confidence_level=0.95,
-        method="percentile",
-        rng=np.random.default_rng(seed),
-    ).confidence_interval
-    return [float(interval.low), float(interval.high)]
+    return resampled_interval((labels, predicted_a, predicted_b), difference, vectorized, seed)
 
 
 def compare_paired(labels: np.ndarray, predicted_a: np.ndarray, predicted_b: np.ndarray, seed: int = 0) -> dict:
