@@ -2,15 +2,25 @@
 
 import re
 from pathlib import Path
-from string import Template
+
+import jinja2
 
 from fer.atomic import write_text
 from scripts.repository import TEMPLATES
 
+TEMPLATE_ENGINE = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(TEMPLATES),
+    undefined=jinja2.StrictUndefined,  # a value not gathered is an error, never a blank
+    keep_trailing_newline=True,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    autoescape=False,  # markdown, not HTML
+)
+
 
 def fill(template: str, values: dict) -> str:
-    """docs/templates/<template> with its $names replaced by values; KeyError names a value not gathered."""
-    return Template((TEMPLATES / template).read_text()).substitute(values)
+    """docs/templates/<template> rendered with values; jinja2.UndefinedError names a value not gathered."""
+    return TEMPLATE_ENGINE.get_template(template).render(values)
 
 
 def table(rows: list[list], header: list[str] | None = None) -> str:
