@@ -4,25 +4,15 @@ docs/protocol.md gives the order of the steps."""
 
 import contextlib
 import io
+import itertools
 import shlex
 
-import numpy as np
-
-from fer.evaluation.calibration import (
-    BINS,
-    calibration_scores,
-    confidence_threshold,
-    coverage,
-    fit_temperature,
-    reliability,
-    risk_coverage,
-    temperature_scaled,
-)
+from fer.evaluation.calibration import BINS, fit_calibration, measure_calibration
 from fer.evaluation.metrics import BOOTSTRAP_RESAMPLES
-from fer.inference.runtime import OnnxModel, class_probabilities
+from fer.inference.runtime import OnnxModel, batched_probabilities
 from fer.models.files import load_model
 from fer.models.pretrained import TEMPERATURES_FILE
-from scripts.markdown import fill, interval, table
+from scripts.markdown import fill, interval
 from scripts.model_card import file_sha256
 from scripts.repository import PRETRAINED_RUN_DIR, REPO_ROOT, SHIPPED_FILES, SHIPPED_MODEL_FILE, STUDY_RUN_DIRS
 
@@ -41,33 +31,16 @@ EXAMPLE_PHOTOS = (REPO_ROOT / "docs" / "astronaut.jpg", *sorted((REPO_ROOT / "da
 TITLES = {"shipped": "shipped model", "fast": "fast network", "csv_cnn": "CSV pipeline", "image_cnn": "image pipeline"}
 
 
-def probabilities_of(model, images: np.ndarray, batch: int = 512) -> np.ndarray:
-    """(N, 7) probabilities of the images, batch at a time."""
-    images = images.astype(np.float32)
-    return np.concatenate(
-        [class_probabilities(model, images[start : start + batch]) for start in range(0, len(images), batch)]
-    )
-
-
 def fit_temperatures(keras_files: dict, data) -> dict:
     """RULE applied to each shipped .keras file (role to path) on PublicTest, as temperatures.json holds it."""
     public = data["PublicTest"]
     models = {}
     for role, path in keras_files.items():
-        raw = probabilities_of(load_model(path), public.images)
-        temperature = fit_temperature(raw, public.labels)
-        calibrated = temperature_scaled(raw, temperature)
-        models[role] = {
-            "temperature": temperature,
-            "keras_sha256": file_sha256(path),
-            "publictest": {
-                "raw": calibration_scores(raw, public.labels, intervals=False),
-                "calibrated": calibration_scores(calibrated, public.labels, intervals=False),
-            },
-            "confidence_thresholds": {
-                f"{target:g}": confidence_threshold(calibrated, public.labels, target) for target in TARGET_ACCURACIES
-            },
-        }
+        fitted = fit_calibration(
+            batched_probabilities(load_model(path), public.images), public.labels, TARGET_ACCURACIES
+        )
+        models[role] = {"temperature": fitted["temperature"], "keras_sha256": file_sha256(path)}
+        models[role] |= {"publictest": fitted["scores"], "confidence_thresholds": fitted["confidence_thresholds"]}
     return {"rule": RULE, "split": "PublicTest", "models": models}
 
 
@@ -77,77 +50,35 @@ def measure(data, temperatures: dict, commit: str) -> dict:
     risk-coverage curve. The study models run on the CSV form's faces (as scripts.significance runs them): their
     records' probabilities are rounded to 6 places, and a true class rounded to 0 would weigh on the NLL."""
     private = data["PrivateTest"]
-    labels = private.labels
     models = {}
     for role, fitted in temperatures["models"].items():
         onnx_file = SHIPPED_FILES[role].with_suffix(".onnx")
-        outputs = {
-            kind: probabilities_of(OnnxModel(onnx_file, raw=kind == "raw"), private.images)
+        raw, calibrated = (
+            batched_probabilities(OnnxModel(onnx_file, raw=kind == "raw"), private.images)
             for kind in ("raw", "calibrated")
-        }
-        models[role] = {
-            "temperature": fitted["temperature"],
-            **{kind: calibration_scores(probabilities, labels) for kind, probabilities in outputs.items()},
-            "reliability": {kind: reliability(probabilities, labels) for kind, probabilities in outputs.items()},
-            "coverage": [
-                {"target_accuracy": float(target)} | coverage(outputs["calibrated"], labels, threshold)
-                for target, threshold in fitted["confidence_thresholds"].items()
-                if threshold is not None
-            ],
-            "risk_coverage": risk_coverage(outputs["calibrated"], labels),
-        }
+        )
+        measured = measure_calibration(private.labels, raw, calibrated, fitted["confidence_thresholds"])
+        models[role] = {"temperature": fitted["temperature"]} | measured
     for name, run_dir in STUDY_RUN_DIRS.items():
-        raw = probabilities_of(load_model(run_dir), private.images)
-        models[name] = {"raw": calibration_scores(raw, labels), "reliability": {"raw": reliability(raw, labels)}}
-    return {"temperatures_commit": commit, "split": "PrivateTest", "n": len(labels), "bins": BINS, "models": models}
-
-
-def scores_rows(report: dict, metrics: tuple[str, ...], models=None) -> list[list[str]]:
-    """A row per model (of models, default every one) and kind of probabilities: the metrics with their intervals."""
-    return [
-        [TITLES[name], kind, *(interval(model[kind], metric) for metric in metrics)]
-        for name, model in report["models"].items()
-        if models is None or name in models
-        for kind in ("raw", "calibrated")
-        if kind in model
-    ]
+        models[name] = measure_calibration(private.labels, batched_probabilities(load_model(run_dir), private.images))
+    return {
+        "temperatures_commit": commit,
+        "split": "PrivateTest",
+        "n": len(private.labels),
+        "bins": BINS,
+        "models": models,
+    }
 
 
 def card_section(report: dict) -> str:
     """The card's calibration section, from the report alone."""
-    calibrated = {name: model for name, model in report["models"].items() if "temperature" in model}
-    coverage_rows = [
-        [TITLES[name], f"{point['target_accuracy']:g}", f"{point['threshold']:.3f}", f"{point['coverage']:.3f}"]
-        + [interval(point, "accuracy") if point["accuracy"] is not None else "none answered"]
-        for name, model in calibrated.items()
-        for point in model["coverage"]
-    ]
-    shipped = report["models"]["shipped"]["calibrated"]
-    ece, high = shipped["ece"], shipped["ece_ci95"][1]
-    values = {
-        "temperatures": ", ".join(
-            f"{TITLES[name]}: T = {model['temperature']:.4f}" for name, model in calibrated.items()
-        ),
-        "commit": report["temperatures_commit"],
-        "n": f"{report['n']:,}",
-        "resamples": f"{BOOTSTRAP_RESAMPLES:,}",
-        "bins": report["bins"],
-        "scores": table(scores_rows(report, ("ece", "classwise_ece", "nll", "brier"))),
-        "ece": interval(shipped, "ece"),
-        "ece_goal": ECE_GOAL,
-        "against": "at most" if ece <= ECE_GOAL else "above",
-        "though": f", though its interval reaches {high:.4f}" if ece <= ECE_GOAL < high else "",
-        "coverage": table(coverage_rows),
-    }
-    return fill("calibration.md", values)
+    values = {"report": report, "titles": TITLES, "interval": interval, "ece_goal": ECE_GOAL}
+    return fill("calibration.md", values | {"resamples": BOOTSTRAP_RESAMPLES})
 
 
 def readme_section(report: dict) -> str:
     """The README's lines: ECE, NLL and Brier of the shipped models before and after scaling, and where the rest is."""
-    calibrated = {name: model for name, model in report["models"].items() if "temperature" in model}
-    rows = scores_rows(report, ("ece", "nll", "brier"), calibrated)
-    temperatures = ", ".join(f"{TITLES[name]} {model['temperature']:.3f}" for name, model in calibrated.items())
-    return fill("calibration_readme.md", {"temperatures": temperatures, "scores": table(rows)})
+    return fill("calibration_readme.md", {"report": report, "titles": TITLES, "interval": interval})
 
 
 def fer_output(arguments: list[str]) -> str:
@@ -170,14 +101,19 @@ def min_confidence_example(report: dict, target: str = "0.9") -> str:
     points = [point for point in report["models"]["shipped"]["coverage"] if point["accuracy"] is not None]
     point = next((point for point in points if f"{point['target_accuracy']:g}" == target), points[-1])
     threshold = round(point["threshold"], 4)
-    below = [
+    below = (
         photo
         for photo in EXAMPLE_PHOTOS[1:]
         if any(max(face["probabilities"].values()) < threshold for face in predict(photo))
-    ][:1]
-    arguments = ["predict", *(str(photo.relative_to(REPO_ROOT)) for photo in (EXAMPLE_PHOTOS[0], *below))]
-    arguments += ["--min-confidence", f"{threshold:g}"]
-    target = f"{point['target_accuracy']:g}"
-    values = {"threshold": f"{threshold:g}", "target": target, "command": shlex.join(arguments)}
-    values |= {"coverage": f"{point['coverage']:.1%}", "accuracy": f"{point['accuracy']:.1%}"}
-    return fill("min_confidence.md", values | {"output": fer_output(arguments)})
+    )
+    photos = [EXAMPLE_PHOTOS[0], *itertools.islice(below, 1)]
+    arguments = [
+        "predict",
+        *(str(photo.relative_to(REPO_ROOT)) for photo in photos),
+        "--min-confidence",
+        f"{threshold:g}",
+    ]
+    return fill(
+        "min_confidence.md",
+        {"point": point, "threshold": threshold, "command": shlex.join(arguments), "output": fer_output(arguments)},
+    )

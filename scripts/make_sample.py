@@ -7,14 +7,13 @@ The sample's CSV holds the decoded pixels of the same JPEGs, so both forms match
 
 import argparse
 import csv
-import io
 import shutil
 import zipfile
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
+from fer.data.image_folders import read_gray_48, usage_of
 from fer.data.labels import EMOTIONS, FOLDER_TO_LABEL, USAGES
 from fer.data.locations import SAMPLE_MARKER
 
@@ -54,9 +53,8 @@ def main() -> None:
         target = args.out / name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(files[name])
-        pixels = np.asarray(Image.open(io.BytesIO(files[name])).convert("L")).ravel()
-        usage = Path(name).name.split("_", 1)[0]
-        rows.append((FOLDER_TO_LABEL[Path(name).parent.name], " ".join(map(str, pixels)), usage))
+        pixels = read_gray_48(target).ravel()  # as fer reads the folder form, so both forms match
+        rows.append((FOLDER_TO_LABEL[target.parent.name], " ".join(map(str, pixels)), usage_of(target)))
     with open(args.out / "fer2013.csv", "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["emotion", "pixels", "Usage"])

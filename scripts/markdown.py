@@ -19,8 +19,8 @@ TEMPLATE_ENGINE = jinja2.Environment(
 
 
 def fill(template: str, values: dict) -> str:
-    """docs/templates/<template> rendered with values; jinja2.UndefinedError names a value not gathered."""
-    return TEMPLATE_ENGINE.get_template(template).render(values)
+    """docs/templates/<template> rendered with values and interval; jinja2.UndefinedError names a value not gathered."""
+    return TEMPLATE_ENGINE.get_template(template).render({"interval": interval} | values)
 
 
 def table(rows: list[list], header: list[str] | None = None) -> str:

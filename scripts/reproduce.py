@@ -76,18 +76,12 @@ def reproduce_summary() -> str:
     from fer.training.records import read_metrics, timing
     from scripts.markdown import fill
 
-    seconds = {name: nbformat.read(NOTEBOOK_DIR / name, 4).metadata["papermill"]["duration"] for name in NOTEBOOKS}
-    runs = {title: read_metrics(STUDY_RUN_DIRS[name]) for name, title in (("csv_cnn", "CSV"), ("image_cnn", "image"))}
-    values = {
-        "minutes": f"{sum(seconds.values()) / 60:.0f}",
-        "notebooks": ", ".join(f"{Path(name).stem} {duration / 60:.1f} min" for name, duration in seconds.items()),
-        "seed": read_config(STUDY_RUN_DIRS["csv_cnn"]).seed,
-        "trained": ";\n".join(f"{title}: {timing(metrics)}" for title, metrics in runs.items()),
-        "scored": ", ".join(
-            f"{title} {metrics['splits']['PrivateTest']['accuracy']:.4f}" for title, metrics in runs.items()
-        ),
+    seconds = {
+        Path(name).stem: nbformat.read(NOTEBOOK_DIR / name, 4).metadata["papermill"]["duration"] for name in NOTEBOOKS
     }
-    return fill("reproduce.md", values)
+    runs = {title: read_metrics(STUDY_RUN_DIRS[name]) for name, title in (("csv_cnn", "CSV"), ("image_cnn", "image"))}
+    seed = read_config(STUDY_RUN_DIRS["csv_cnn"]).seed
+    return fill("reproduce.md", {"seconds": seconds, "runs": runs, "seed": seed, "timing": timing})
 
 
 def relative_papermill_paths(executed: nbformat.NotebookNode) -> None:

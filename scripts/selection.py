@@ -46,6 +46,19 @@ def committed_registration(name: str, path: Path = SELECTION_FILE) -> dict:
     return entries[name]
 
 
+def registered_candidates(registrations: list[str] | None = None, path: Path = SELECTION_FILE) -> dict[str, tuple]:
+    """The candidates of the named registrations (default: every one), each committed and unchanged since, in
+    registration order: name to its record's folder in this checkout and its registered config (None: registered
+    as it lay); SystemExit where a name is registered twice."""
+    names = registrations or [entry["name"] for entry in read_selection(path)["registration"]]
+    listed = [candidate for name in names for candidate in committed_registration(name, path)["candidates"]]
+    names = [candidate["name"] for candidate in listed]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise SystemExit(f"candidate {', '.join(twice)} is registered twice")
+    return {candidate["name"]: (checkout_folder(candidate["run"]), candidate.get("config")) for candidate in listed}
+
+
 def registration_commit(name: str, path: Path = SELECTION_FILE) -> str | None:
     """The commit that added registration name to the file, or None where it is not committed (or no git)."""
     commits = (

@@ -57,14 +57,13 @@ from scripts.repository import (
 )
 from scripts.selection import (
     CHOICE_FILE,
-    SELECTION_FILE,
     checkout_folder,
     committed_choice,
     committed_choices,
     committed_json,
-    committed_registration,
     git,
     read_selection,
+    registered_candidates,
     scored_on_private_test,
 )
 
@@ -98,16 +97,6 @@ def choose_fast_network(members: dict[str, keras.Model], public: dict[str, float
         "chosen": chosen,
         "machine": describe_machine(),  # where the timings were taken, perhaps not where PrivateTest is scored
         "load_average_at_start": load_average,  # the timings' neighbours: run choose on a quiet machine
-    }
-
-
-def registered_candidates(selection_file: Path = SELECTION_FILE) -> dict[str, tuple[Path, dict | None]]:
-    """Every registration's candidates, name to run directory and registered config (None for a run registered
-    as it lay), in registration order; each registration must be committed and unchanged since."""
-    return {
-        candidate["name"]: (checkout_folder(candidate["run"]), candidate.get("config"))
-        for entry in read_selection(selection_file)["registration"]
-        for candidate in committed_registration(entry["name"], selection_file)["candidates"]
     }
 
 

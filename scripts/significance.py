@@ -12,14 +12,13 @@ docs/results.md. Runs that are still training (no metrics.json) are left out.
 """
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from fer.atomic import write_json, write_text
+from fer.atomic import write_text
 from fer.data.labels import EMOTIONS
 from fer.evaluation import study
 from fer.evaluation.results import INTERVAL_METRICS, METRICS, results_table
@@ -29,9 +28,6 @@ from scripts.repository import README, REPO_ROOT, RESULTS_DOC, STUDY_RUN_DIRS, s
 
 ALPHA = 0.05
 REPORTED_ROUNDING = 0.005  # the study gives its figures to two decimals
-ONE_SEED = "one seed per pipeline cannot separate seed noise from a pipeline effect"
-PREDICTIONS_FILE = "privatetest_predictions.csv"
-DESCRIPTION_FILE = "privatetest_predictions.json"
 
 
 def cell(row: pd.Series, metric: str) -> str:
@@ -65,160 +61,43 @@ def write_results_table(results: pd.DataFrame, directory: str | Path) -> Path:
     return directory / "results_table.md"
 
 
-def write_predictions(frame: pd.DataFrame, description: dict, directory: str | Path) -> Path:
-    """Write the per-face predictions (.csv) and their description (.json) into directory; return the .csv path."""
-    write_text(Path(directory) / PREDICTIONS_FILE, frame.to_csv(index=False))
-    write_json(Path(directory) / DESCRIPTION_FILE, description)
-    return Path(directory) / PREDICTIONS_FILE
-
-
-def read_predictions(directory: str | Path) -> tuple[pd.DataFrame, dict]:
-    """The saved per-face predictions and their description."""
-    return pd.read_csv(Path(directory) / PREDICTIONS_FILE), json.loads((Path(directory) / DESCRIPTION_FILE).read_text())
-
-
-def title(column: str, description: dict) -> str:
-    """A compared model in words: "CSV pipeline, seed 42", "shipped model"."""
-    info = description["columns"][column]
-    return "shipped model" if column == study.SHIPPED else f"{model_spec(info['model']).title}, seed {info['seed']}"
-
-
-def p_text(p: float) -> str:
-    return f"{p:.2g}" if p >= 1e-4 else f"{p:.1e}"
-
-
-def interval_text(low: float, high: float) -> str:
-    return f"[{low:+.4f}, {high:+.4f}]"
-
-
-def ahead(difference: float, metric: str) -> str:
-    direction = "ahead" if difference > 0 else "behind" if difference < 0 else "level"
-    return f"{direction} by {abs(difference):.3f} in {metric}"
-
-
-def excludes_zero(low: float, high: float) -> str:
-    return "excludes 0" if low > 0 or high < 0 else "includes 0"
-
-
-def against_interval(name: str, value: float, row: pd.Series, metric: str) -> str:
-    """E.g. "macro F1 0.52 is below [0.557, 0.605]": a two-decimal figure (+-0.005) against a row's 95% interval."""
-    low, high = row[f"{metric}_ci95_low"], row[f"{metric}_ci95_high"]
-    if value + REPORTED_ROUNDING < low or value - REPORTED_ROUNDING > high:
-        where = "below" if value < low else "above"
-    else:
-        where = "inside" if low <= value <= high else "within rounding of"
-    return f"{name} {value:.2f} is {where} [{low:.3f}, {high:.3f}]"
-
-
-def seed_noise_text(noise: dict[str, dict[str, float]], counts: tuple[int, int]) -> str:
-    """The study.seed_noise facts in sentences."""
-    if not noise:
-        return f"With {counts[0]} and {counts[1]} seeds, {ONE_SEED}."
-    sentences = [
-        f"In {name} the difference of the means, {fact['difference']:+.3f}, is "
-        f"{'larger' if abs(fact['difference']) > fact['largest_sd'] else 'not larger'} than the larger seed sd "
-        f"({fact['largest_sd']:.3f}); Welch's t-test over the seeds gives p = {p_text(fact['welch_p'])}, which "
-        f"{'rejects' if fact['welch_p'] < ALPHA else 'does not reject'} equal means at {ALPHA}."
-        for name, fact in noise.items()
-    ]
-    return " ".join(sentences) + (
-        f" With {counts[0]} and {counts[1]} seeds that test has little power, and seeds are the only source of "
-        "run-to-run variation it sees."
-    )
-
-
-def pair_text(row: pd.Series, tests: pd.DataFrame, description: dict) -> str:
-    """One seed's CSV model against its image model: McNemar's verdict and the paired intervals."""
-    if row.mcnemar_p_holm < ALPHA:
-        verdict = f"rejects equal accuracy at {ALPHA}"
-    elif row.mcnemar_p < ALPHA:
-        verdict = f"rejects equal accuracy at {ALPHA} on its own, but not after Holm's adjustment"
-    else:
-        verdict = f"does not reject equal accuracy at {ALPHA}"
-    accuracy, macro = (row.difference_ci95_low, row.difference_ci95_high), row[list(study.MACRO_INTERVAL)]
-    intervals = [f"{interval_text(*bounds)}, {excludes_zero(*bounds)}" for bounds in (accuracy, macro)]
-    return (
-        f"Seed {description['columns'][row.a]['seed']}, CSV model against image model on the same faces: McNemar's "
-        f"exact test gives p = {p_text(row.mcnemar_p)} (Holm-adjusted over the {len(tests)} tests in the table: "
-        f"{p_text(row.mcnemar_p_holm)}), so it {verdict}; the paired bootstrap 95% interval of the accuracy "
-        f"difference, {intervals[0]}, and that of the macro F1 difference, {intervals[1]}."
-    )
-
-
 def significance_values(frame: pd.DataFrame, results: pd.DataFrame, tests: pd.DataFrame, description: dict) -> dict:
-    """Every value of the significance section: the faces, the tests, and what they support about the pipelines."""
-    check, split = description["faces_check"], description["split"]
-    largest = check["largest_pixel_difference"]
-    means = results[results.n_seeds.notna()].set_index("model")
-    tops = results[results.accuracy_ci95_low.notna()].set_index("model")
+    """Every value of the significance section: the faces, the tests, the pipelines' means and the study's figures."""
+    csv, image = (results[results.n_seeds.notna()].set_index("model").loc[model] for model in ("csv_cnn", "image_cnn"))
     reported = results[results.source == "study (reported)"].set_index("model")
-    csv, image = means.loc["csv_cnn"], means.loc["image_cnn"]
-    widest = max(EMOTIONS, key=lambda name: abs(csv[f"f1_{name}"] - image[f"f1_{name}"]))
-    noise = study.seed_noise(csv, image)
-    pipeline_tests, shipped_tests = tests[tests.kind == study.PIPELINES], tests[tests.kind == study.SHIPPED]
-    folder_runs = [
-        f"{title(column, description)} scores accuracy {np.mean(frame[column] == frame['true']):.4f} on the CSV "
-        f"form's faces and {info['recorded_accuracy']:.4f} on the folder form's (its metrics.json)"
-        for column, info in description["columns"].items()
-        if column != study.SHIPPED and info["recorded_form"] == "folders"
-    ]
-    rows = []
-    for _, row in tests.iterrows():
-        macro = (
-            f"{row.macro_f1_difference:+.4f} {interval_text(*row[list(study.MACRO_INTERVAL)])}"
-            if row.kind == study.PIPELINES
-            else ""
-        )
-        accuracy = f"{row.accuracy_difference:+.4f} {interval_text(row.difference_ci95_low, row.difference_ci95_high)}"
-        rows.append(
-            [title(row.a, description), title(row.b, description), f"{row.accuracy_a:.4f}", f"{row.accuracy_b:.4f}"]
-        )
-        rows[-1] += [
-            row.only_a_right,
-            row.only_b_right,
-            accuracy,
-            macro,
-            p_text(row.mcnemar_p),
-            p_text(row.mcnemar_p_holm),
-        ]
+    titles = {  # each compared model in words
+        name: "shipped model" if name == study.SHIPPED else f"{model_spec(info['model']).title}, seed {info['seed']}"
+        for name, info in description["columns"].items()
+    }
+    rows = tests.assign(title_a=tests.a.map(titles), title_b=tests.b.map(titles)).to_dict("records")
+    shipped = tests[tests.kind == study.SHIPPED]
     return {
-        "n": f"{check['n']:,}",
-        "split": split,
-        "sample": " (the bundled SAMPLE: its numbers mean nothing)" if description["data_is_sample"] else "",
-        "pixels": f"pixels within {largest} gray levels" if largest else "identical pixels",
-        "folder_runs": "; ".join(folder_runs),
-        "table": table(rows),
-        **{
-            f"{pipeline}_{metric}": f"{row[metric]:.3f}"
-            for pipeline, row in (("csv", csv), ("image", image))
-            for metric, _ in study.NAMES
+        **description,
+        "folder_runs": [
+            {"title": titles[column], "accuracy": np.mean(frame[column] == frame["true"])} | info
+            for column, info in description["columns"].items()
+            if column != study.SHIPPED and info["recorded_form"] == "folders"
+        ],
+        "tests": rows,
+        "pairs": [row for row in rows if row["kind"] == study.PIPELINES],  # the same dicts, for `in`
+        "shipped": {
+            "runs": len(shipped),
+            "lowest": shipped.accuracy_difference.min(),
+            "highest": shipped.accuracy_difference.max(),
+            "rejected": int((shipped.mcnemar_p_holm < ALPHA).sum()),
+            "largest_p": shipped.mcnemar_p_holm.max(),
         },
-        "csv_seeds": int(csv.n_seeds),
-        "image_seeds": int(image.n_seeds),
-        "ahead": " and ".join(ahead(csv[metric] - image[metric], name) for metric, name in study.NAMES),
-        "widest": f"{widest} ({csv[f'f1_{widest}']:.3f} against {image[f'f1_{widest}']:.3f})",
-        "seed_noise": seed_noise_text(noise, (int(csv.n_seeds), int(image.n_seeds))),
-        "pairs": "\n\n".join(pair_text(row, tests, description) for _, row in pipeline_tests.iterrows()),
-        "shipped_runs": len(shipped_tests),
-        "lowest": f"{shipped_tests.accuracy_difference.min():+.3f}",
-        "highest": f"{shipped_tests.accuracy_difference.max():+.3f}",
-        "shipped_rejected": int((shipped_tests.mcnemar_p_holm < ALPHA).sum()),
-        "largest_p": p_text(shipped_tests.mcnemar_p_holm.max()),
+        "csv": csv,
+        "image": image,
+        "names": study.NAMES,
+        "widest": max(EMOTIONS, key=lambda name: abs(csv[f"f1_{name}"] - image[f"f1_{name}"])),
+        "noise": study.seed_noise(csv, image),
+        "reported": [
+            {"title": model_spec(model).title, "figures": reported.loc[model], "top": top}
+            for model, top in results[results.accuracy_ci95_low.notna()].set_index("model").iterrows()
+        ],
+        "alpha": ALPHA,
         "rounding": REPORTED_ROUNDING,
-        "reported": "; ".join(
-            f"{model_spec(model).title} "
-            + ", ".join(against_interval(name, reported.loc[model, m], row, m) for m, name in study.NAMES)
-            for model, row in tops.iterrows()
-        ),
-        "ahead_means": " and ".join(ahead(csv[metric] - image[metric], f"mean {name}") for metric, name in study.NAMES),
-        "beyond_noise": " and ".join(
-            f"{'beyond' if fact['welch_p'] < ALPHA else 'not shown to be beyond'} seed noise in {name} "
-            f"(Welch p = {p_text(fact['welch_p'])})"
-            for name, fact in noise.items()
-        )
-        or ONE_SEED,
-        "separated": int((pipeline_tests.mcnemar_p_holm < ALPHA).sum()),
-        "paired": len(pipeline_tests),
     }
 
 
@@ -254,10 +133,10 @@ def report(data_dir: str | Path, root: str | Path, predict: bool = True) -> tupl
         description["data"] = str(shown(Path(data_dir)))
         for info in description["columns"].values():
             info["run"] = str(shown(Path(info["run"]))) if "seed" in info else info["run"]
-        write_predictions(frame, description, results_dir)
+        study.write_predictions(frame, description, results_dir)
     results = results_table(pipeline_dirs, study.SPLIT)
     write_results_table(results, results_dir)
-    tests, markdown = render(results, *read_predictions(results_dir))
+    tests, markdown = render(results, *study.read_predictions(results_dir))
     write_text(results_dir / "significance.csv", tests.to_csv(index=False))
     write_text(results_dir / "significance.md", markdown)
     if root == REPO_ROOT:

@@ -17,54 +17,27 @@ PrivateTest.
 
 import argparse
 import dataclasses
-import json
 import sys
 from pathlib import Path
-
-import pandas as pd
 
 from fer.data.locations import is_sample
 from fer.models.registry import model_spec
 from fer.training.config import TrainConfig, teacher_paths
+from fer.training.records import read_metrics, run_progress
 from scripts.repository import PRETRAINED_RUN_DIR, shown
-from scripts.selection import checkout_folder, committed_registration, read_selection, scored_on_private_test
+from scripts.selection import checkout_folder, read_selection, registered_candidates, scored_on_private_test
 
 
-def registered_configs(registration: str, data: str) -> dict[str, TrainConfig]:
-    """The committed registration's candidates, name to the TrainConfig that trains it."""
-    entry = committed_registration(registration)
-    if not all("config" in candidate for candidate in entry["candidates"]):
-        sys.exit(f"train_candidates: registration {registration} names runs, not configs to train")
+def registered_configs(registrations: list[str], data: str) -> dict[str, TrainConfig]:
+    """The committed registrations' candidates, name to the TrainConfig that trains it in this checkout."""
     configs = {}
-    for candidate in entry["candidates"]:
-        config = TrainConfig(**candidate["config"], data=data, run_dir=str(checkout_folder(candidate["run"])))
-        teacher = ",".join(str(checkout_folder(path)) for path in teacher_paths(config.teacher))  # in this checkout
-        configs[candidate["name"]] = dataclasses.replace(config, teacher=teacher)
+    for name, (run_dir, config) in registered_candidates(registrations).items():
+        if config is None:
+            sys.exit(f"train_candidates: candidate {name} is registered as a run, not as a config to train")
+        config = TrainConfig(**config, data=data, run_dir=str(run_dir))
+        teacher = ",".join(str(checkout_folder(path)) for path in teacher_paths(config.teacher))
+        configs[name] = dataclasses.replace(config, teacher=teacher)
     return configs
-
-
-def scored_before_selection(run_dir: Path) -> bool:
-    """Whether a finished run was scored on PrivateTest (trained some other way than as a held-out candidate)."""
-    metrics = run_dir / "metrics.json"
-    return metrics.is_file() and scored_on_private_test(json.loads(metrics.read_text()))
-
-
-def progress(run_dir: Path, epochs: int) -> tuple[str, float]:
-    """One line on how far a run has got, from its log or history (PublicTest only), and its CPU seconds so far."""
-    finished = (run_dir / "metrics.json").is_file()
-    log = run_dir / ("history.csv" if finished else "training_log.csv")
-    history = pd.read_csv(log) if log.is_file() and log.stat().st_size else pd.DataFrame()
-    if finished:
-        cpu_seconds = json.loads((run_dir / "metrics.json").read_text()).get("train_cpu_seconds", 0.0)
-    elif (run_dir / "training_clock.json").is_file():
-        cpu_seconds = json.loads((run_dir / "training_clock.json").read_text()).get("cpu_seconds", 0.0)
-    else:
-        cpu_seconds = 0.0
-    line = f"{run_dir.name}: {len(history)} of {epochs} epochs" + (", finished" if finished else "")
-    if len(history):
-        best = history["val_accuracy"].idxmax()
-        line += f", best PublicTest accuracy {history['val_accuracy'][best]:.4f} (epoch {history['epoch'][best] + 1})"
-    return line + f", {cpu_seconds / 3600:.2f} CPU-hours", cpu_seconds
 
 
 def main() -> int:
@@ -82,24 +55,23 @@ def main() -> int:
     in_order = [name for name in registered if name in args.registrations]
     if args.registrations != in_order:
         sys.exit(f"train_candidates: give registrations once each, in the order registered ({', '.join(in_order)})")
-    configs = {}
-    for registration in args.registrations:
-        for name, config in registered_configs(registration, args.data).items():
-            if name in configs:
-                sys.exit(f"train_candidates: candidate {name} is registered twice")
-            configs[name] = config
+    try:
+        configs = registered_configs(args.registrations, args.data)
+    except SystemExit as refusal:
+        sys.exit(f"train_candidates: {refusal}")
     if args.progress:
         runs = [(Path(config.run_dir), config.epochs or model_spec(config.model).epochs) for config in configs.values()]
-        lines, cpu_seconds = zip(*(progress(run_dir, epochs) for run_dir, epochs in runs))
+        lines, cpu_seconds = zip(*(run_progress(run_dir, epochs) for run_dir, epochs in runs))
         print("\n".join(lines) + f"\nin all: {sum(cpu_seconds) / 3600:.2f} CPU-hours")
         return 0
     from fer.training.loop import train
 
     for name, config in configs.items():
-        if Path(config.run_dir).is_relative_to(PRETRAINED_RUN_DIR):
-            print(f"{name}: finished, chosen from and published in {shown(Path(config.run_dir))}", flush=True)
+        run_dir = Path(config.run_dir)
+        if run_dir.is_relative_to(PRETRAINED_RUN_DIR):
+            print(f"{name}: finished, chosen from and published in {shown(run_dir)}", flush=True)
             continue
-        if scored_before_selection(Path(config.run_dir)):
+        if (run_dir / "metrics.json").is_file() and scored_on_private_test(read_metrics(run_dir)):
             sys.exit(f"train_candidates: {name}: {config.run_dir} was scored on PrivateTest before the selection")
         # resolved only now: a teacher may be an earlier candidate of this registration
         print(f"{name}: {config.resolved()}", flush=True)

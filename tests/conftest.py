@@ -15,6 +15,12 @@ from PIL import Image
 
 from fer.data.labels import EMOTIONS, USAGES
 
+if "PYTEST_XDIST_WORKER" in os.environ:
+    # Two workers on two cores: TensorFlow's thread pools, each as large as the machine, would fight for it (two
+    # processes predicting at once took 18% longer with them than with one thread each). Subprocesses inherit it.
+    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
+    os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "fer2013"
 SAMPLE_DATA_DIR = REPO_ROOT / "data" / "sample"
@@ -88,6 +94,31 @@ def full_data_dir(tmp_path_factory) -> Path:
     with zipfile.ZipFile(SHARED_DATA / "images.zip") as archive:
         archive.extractall(target)
     return target
+
+
+@pytest.fixture(scope="session")
+def shipped_probabilities(full_data_dir, tmp_path_factory):
+    """probabilities(name, split, raw=False): a shipped model's onnxruntime probabilities on a split of the full data,
+    computed once per session, by whichever pytest-xdist worker asks first, and read from its file by the others."""
+    import fcntl
+
+    from fer.data.datasets import load_data
+    from fer.inference.runtime import batched_probabilities
+    from fer.models.pretrained import load_pretrained
+
+    shared = tmp_path_factory.getbasetemp()
+    shared = shared.parent if "PYTEST_XDIST_WORKER" in os.environ else shared  # the workers' common folder
+
+    def probabilities(name: str, split: str, raw: bool = False) -> np.ndarray:
+        path = shared / f"probabilities_{name}_{split}_{'raw' if raw else 'calibrated'}.npy"
+        with open(path.with_suffix(".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not path.is_file():
+                faces = load_data(full_data_dir, form="csv")[split].images  # in a test: its FER_CACHE_DIR
+                np.save(path, batched_probabilities(load_pretrained(name, runtime="onnx", raw=raw), faces))
+        return np.load(path)
+
+    return probabilities
 
 
 WHEEL_SOURCES = ("pyproject.toml", "README.md", "LICENSE", "src")  # not runs/, which a trainer may be rewriting

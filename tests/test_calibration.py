@@ -22,10 +22,13 @@ from fer.evaluation.calibration import (
     confidence_threshold,
     coverage,
     expected_calibration_error,
+    fit_calibration,
     fit_temperature,
+    measure_calibration,
     negative_log_likelihood,
     temperature_scaled,
 )
+from fer.inference.runtime import batched_probabilities
 from fer.models.pretrained import PRETRAINED_FILES, load_pretrained, temperatures
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -91,6 +94,54 @@ def test_the_threshold_is_the_lowest_at_which_the_faces_answered_reach_the_targe
     assert all(coverage(probabilities, labels, c, intervals=False)["accuracy"] < target for c in lower)
 
 
+def answered_accuracy(probabilities: np.ndarray, labels: np.ndarray, threshold: float) -> float:
+    """The accuracy on the faces whose top probability is at least threshold, counted here."""
+    answered = probabilities.max(1) >= threshold
+    return float(np.mean(probabilities[answered].argmax(1) == labels[answered]))
+
+
+def test_fit_calibration_thresholds_the_calibrated_probabilities_and_scores_both():
+    logits = np.random.default_rng(2).normal(scale=2.0, size=(3000, len(EMOTIONS)))
+    labels = drawn_labels(softmax(logits, axis=1))
+    overconfident = softmax(logits * 2.5, axis=1)
+    fitted = fit_calibration(overconfident, labels, (0.6, 0.7, 0.8))
+    assert fitted["temperature"] == pytest.approx(2.5, rel=0.1)
+    calibrated = softmax(np.log(overconfident) / fitted["temperature"], axis=1)
+    assert fitted["scores"]["calibrated"]["nll"] == pytest.approx(-np.log(calibrated[np.arange(3000), labels]).mean())
+    assert fitted["scores"]["raw"]["ece"] > 3 * fitted["scores"]["calibrated"]["ece"]
+    assert list(fitted["confidence_thresholds"]) == ["0.6", "0.7", "0.8"]
+    confidence = calibrated.max(1)
+    for target, threshold in zip((0.6, 0.7, 0.8), fitted["confidence_thresholds"].values()):
+        assert np.isclose(confidence, threshold, rtol=0, atol=1e-12).any()  # a calibrated face's, not a raw one's
+        assert answered_accuracy(calibrated, labels, threshold) >= target
+        assert answered_accuracy(calibrated, labels, confidence[confidence < threshold - 1e-12].max()) < target
+
+
+def test_measure_calibration_covers_the_calibrated_faces_at_each_reached_threshold(monkeypatch):
+    import fer.evaluation.metrics
+
+    monkeypatch.setattr(fer.evaluation.metrics, "BOOTSTRAP_RESAMPLES", 100)  # every interval's resampling reads it
+    rng = np.random.default_rng(3)
+    raw = softmax(rng.normal(scale=3.0, size=(400, len(EMOTIONS))), axis=1)
+    labels = drawn_labels(softmax(np.log(raw) / 2, axis=1))
+    calibrated = temperature_scaled(raw, 2.0)
+    study = measure_calibration(labels, raw)
+    assert list(study) == ["raw", "reliability"] and list(study["reliability"]) == ["raw"]
+    measured = measure_calibration(labels, raw, calibrated, {"0.5": 0.45, "0.7": 0.6, "0.9": None})
+    assert list(measured) == ["raw", "calibrated", "reliability", "coverage", "risk_coverage"]
+    assert measured["raw"]["brier"] == pytest.approx(((raw - np.eye(len(EMOTIONS))[labels]) ** 2).sum(1).mean())
+    assert [point["target_accuracy"] for point in measured["coverage"]] == [0.5, 0.7]
+    for point, threshold in zip(measured["coverage"], (0.45, 0.6)):
+        assert point["coverage"] == pytest.approx(np.mean(calibrated.max(1) >= threshold))
+        assert point["accuracy"] == pytest.approx(answered_accuracy(calibrated, labels, threshold))
+        assert point["accuracy_ci95"][0] < point["accuracy"] < point["accuracy_ci95"][1]
+    curve = measured["risk_coverage"]  # answering the most confident faces after scaling first
+    right = (raw.argmax(1) == labels)[np.argsort(-calibrated.max(1), kind="stable")]
+    assert curve["accuracy"] == pytest.approx([right[: round(share * 400)].mean() for share in curve["coverage"]])
+    for kind in ("raw", "calibrated"):
+        assert sum(measured["reliability"][kind]["share"]) == pytest.approx(1)
+
+
 @pytest.mark.parametrize("name", list(PRETRAINED_FILES))
 def test_the_shipped_files_give_their_temperature_scaled_probabilities(name):
     data = fer.load_data(REPO_ROOT / "data" / "sample", form="csv")
@@ -105,25 +156,25 @@ def test_the_shipped_files_give_their_temperature_scaled_probabilities(name):
 
 @pytest.mark.real_data
 @pytest.mark.parametrize("name", list(PRETRAINED_FILES))
-def test_the_shipped_files_are_at_the_publictest_nll_optimum_with_the_committed_predictions(full_data_dir, name):
-    from scripts.calibration import probabilities_of
+def test_the_shipped_files_are_at_the_publictest_nll_optimum_with_the_committed_predictions(
+    full_data_dir, shipped_probabilities, name
+):
     from scripts.repository import PRETRAINED_RUN_DIR
 
     data = fer.load_data(full_data_dir, form="csv")
     public, private = data["PublicTest"], data["PrivateTest"]
-    shipped = load_pretrained(name, runtime="onnx")
-    calibrated = probabilities_of(shipped, public.images)
+    calibrated = shipped_probabilities(name, "PublicTest")
     fitted = temperatures()[name]
     assert negative_log_likelihood(calibrated, public.labels) == pytest.approx(
         fitted["publictest"]["calibrated"]["nll"], abs=1e-4
     )
     assert fit_temperature(calibrated, public.labels) == pytest.approx(1.0, abs=0.01)  # nothing left to fit
     assert negative_log_likelihood(calibrated, public.labels) < negative_log_likelihood(
-        probabilities_of(load_pretrained(name, runtime="onnx", raw=True), public.images), public.labels
+        shipped_probabilities(name, "PublicTest", raw=True), public.labels
     )
     card = json.loads((PRETRAINED_RUN_DIR / "evaluation.json").read_text())
     scored = card if name == "shipped" else card["fast"]
-    predicted = probabilities_of(shipped, private.images).argmax(1)
+    predicted = shipped_probabilities(name, "PrivateTest").argmax(1)
     matrix = np.zeros((len(EMOTIONS), len(EMOTIONS)), int)
     np.add.at(matrix, (private.labels, predicted), 1)
     committed = np.array(scored["private_test"]["none"]["confusion_matrix"])
@@ -260,8 +311,10 @@ def test_the_readme_and_card_calibration_tables_are_the_reports_figures():
 
 
 @pytest.mark.real_data
-def test_the_calibration_report_is_what_the_shipped_files_and_the_study_models_score(full_data_dir):
-    from scripts.calibration import REPORT, probabilities_of
+def test_the_calibration_report_is_what_the_shipped_files_and_the_study_models_score(
+    full_data_dir, shipped_probabilities
+):
+    from scripts.calibration import REPORT
     from scripts.repository import STUDY_RUN_DIRS
 
     from fer.evaluation.calibration import calibration_scores, risk_coverage
@@ -271,7 +324,7 @@ def test_the_calibration_report_is_what_the_shipped_files_and_the_study_models_s
     private = data["PrivateTest"]
     for name in PRETRAINED_FILES:
         for kind in ("raw", "calibrated"):
-            probabilities = probabilities_of(load_pretrained(name, runtime="onnx", raw=kind == "raw"), private.images)
+            probabilities = shipped_probabilities(name, "PrivateTest", raw=kind == "raw")
             measured = calibration_scores(probabilities, private.labels, intervals=False)
             for metric, value in measured.items():
                 assert report["models"][name][kind][metric] == pytest.approx(value, abs=1e-6), (name, kind, metric)
@@ -279,7 +332,9 @@ def test_the_calibration_report_is_what_the_shipped_files_and_the_study_models_s
         for key, values in curve.items():
             assert report["models"][name]["risk_coverage"][key] == pytest.approx(values), (name, key)
     for name, run_dir in STUDY_RUN_DIRS.items():
-        measured = calibration_scores(probabilities_of(fer.load_model(run_dir), private.images), private.labels, False)
+        measured = calibration_scores(
+            batched_probabilities(fer.load_model(run_dir), private.images), private.labels, False
+        )
         for metric, value in measured.items():
             assert report["models"][name]["raw"][metric] == pytest.approx(value, abs=1e-6), (name, metric)
 

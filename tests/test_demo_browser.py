@@ -162,6 +162,9 @@ def test_a_photo_taken_with_the_webcam_is_answered(page):
     page.find_element("xpath", "//*[@id='photo-input']//button[contains(., 'Click to Access Webcam')]").click()
     capture = "#photo-input button[aria-label='capture photo']"
     wait_for(page, lambda: page.find_elements("css selector", capture), "capture button")
+    # On a busy machine the button comes before the fake camera's first frame: a capture then takes a blank image.
+    playing = "const video = document.querySelector('#photo-input video'); return !!video && video.videoWidth > 0"
+    wait_for(page, lambda: page.execute_script(playing), "a frame from the camera")
     page.find_element("css selector", capture).click()
     wait_for(page, lambda: cells(page, "faces-table")[:2] == ["1", "happy"], "happy from the webcam photo")
 

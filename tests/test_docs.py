@@ -49,6 +49,20 @@ def test_the_first_screen_holds_install_a_predict_example_with_its_output_and_th
     assert "<!-- results-table:start -->" in first and "<!-- results-table:end -->" in first
 
 
+def test_the_readmes_predict_example_output_is_what_fer_predict_finds_in_the_photo():
+    from fer.inference.predict import predict
+
+    example = README.split("<!-- predict-example:start -->")[1].split("<!-- predict-example:end -->")[0]
+    (photo,) = re.findall(r"^fer predict (\S+)", example, re.MULTILINE)
+    rows = re.findall(r"^\| (\d+) \| (\[[\d, ]+\]) \| (\w+) \| ([\d.]+) \|$", example, re.MULTILINE)
+    faces = predict(REPO_ROOT / photo)
+    found = [
+        (str(i), str(face["box"]), face["label"], f"{max(face['probabilities'].values()):.2f}")
+        for i, face in enumerate(faces, 1)
+    ]
+    assert rows == found
+
+
 @pytest.mark.parametrize("command", commands(README))
 def test_every_command_in_the_readme_is_valid_on_a_fresh_clone(command):
     words = shlex.split(command)

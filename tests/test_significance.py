@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import binomtest
 from scripts.markdown import update_section
-from scripts.significance import read_predictions, render
+from scripts.significance import render
 from sklearn.metrics import f1_score
 
 import fer
@@ -21,6 +21,7 @@ from fer.evaluation.study import (
     compared_models,
     comparisons,
     privatetest_predictions,
+    read_predictions,
     seed_noise,
     significance_table,
 )

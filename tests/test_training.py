@@ -370,7 +370,7 @@ def test_unknown_optimizers_and_bad_recipe_numbers_are_refused():
 
 
 def test_candidate_progress_counts_epochs_best_publictest_and_cpu_time_of_every_state_of_run(tmp_path):
-    from scripts.train_candidates import progress
+    from fer.training.records import run_progress as progress
 
     running, finished, fresh = tmp_path / "running", tmp_path / "finished", tmp_path / "fresh"
     for run in (running, finished, fresh):

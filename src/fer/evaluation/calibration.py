@@ -163,3 +163,37 @@ def risk_coverage(probabilities: np.ndarray, labels: np.ndarray, points: int = 5
         "coverage": (answered / len(right)).tolist(),
         "accuracy": (np.cumsum(right)[answered - 1] / answered).tolist(),
     }
+
+
+def fit_calibration(probabilities: np.ndarray, labels: np.ndarray, target_accuracies: tuple[float, ...]) -> dict:
+    """The fitted temperature, the scores before and after it, and the calibrated threshold per target accuracy."""
+    temperature = fit_temperature(probabilities, labels)
+    calibrated = temperature_scaled(probabilities, temperature)
+    return {
+        "temperature": temperature,
+        "scores": {
+            "raw": calibration_scores(probabilities, labels, intervals=False),
+            "calibrated": calibration_scores(calibrated, labels, intervals=False),
+        },
+        "confidence_thresholds": {
+            f"{target:g}": confidence_threshold(calibrated, labels, target) for target in target_accuracies
+        },
+    }
+
+
+def measure_calibration(
+    labels: np.ndarray, raw: np.ndarray, calibrated: np.ndarray | None = None, thresholds: dict | None = None
+) -> dict:
+    """Scores and reliability of raw (and calibrated) probabilities; coverage at thresholds and risk-coverage of the
+    calibrated ones, thresholds mapping target accuracies to fit_calibration's thresholds (None: not reached)."""
+    outputs = {"raw": raw} if calibrated is None else {"raw": raw, "calibrated": calibrated}
+    measured = {kind: calibration_scores(probabilities, labels) for kind, probabilities in outputs.items()}
+    measured["reliability"] = {kind: reliability(probabilities, labels) for kind, probabilities in outputs.items()}
+    if calibrated is not None:
+        measured["coverage"] = [
+            {"target_accuracy": float(target)} | coverage(calibrated, labels, threshold)
+            for target, threshold in (thresholds or {}).items()
+            if threshold is not None
+        ]
+        measured["risk_coverage"] = risk_coverage(calibrated, labels)
+    return measured

@@ -1,6 +1,7 @@
 """The study's two pipelines and the shipped model on the same PrivateTest faces: each model's predicted labels, the
 paired tests between them (McNemar's exact test, Holm-adjusted, and paired-bootstrap intervals) and the seed noise."""
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -8,6 +9,7 @@ import pandas as pd
 from scipy.stats import ttest_ind_from_stats
 from statsmodels.stats.multitest import multipletests
 
+from fer.atomic import write_json, write_text
 from fer.data.labels import EMOTIONS
 from fer.data.splits import same_faces
 from fer.evaluation.metrics import macro_f1
@@ -17,6 +19,7 @@ from fer.models.registry import model_spec
 from fer.training.records import read_metrics
 
 SPLIT = "PrivateTest"
+PREDICTIONS_FILE, DESCRIPTION_FILE = "privatetest_predictions.csv", "privatetest_predictions.json"
 SHIPPED = "shipped"
 PIPELINES = "csv vs image"
 NAMES = (("accuracy", "accuracy"), ("macro_f1", "macro F1"))  # the metrics compared, in words
@@ -120,3 +123,15 @@ def seed_noise(csv: pd.Series, image: pd.Series) -> dict[str, dict[str, float]]:
         }
         for metric, name in NAMES
     }
+
+
+def write_predictions(frame: pd.DataFrame, description: dict, directory: str | Path) -> Path:
+    """Write the per-face predictions (.csv) and their description (.json) into directory; return the .csv path."""
+    write_text(Path(directory) / PREDICTIONS_FILE, frame.to_csv(index=False))
+    write_json(Path(directory) / DESCRIPTION_FILE, description)
+    return Path(directory) / PREDICTIONS_FILE
+
+
+def read_predictions(directory: str | Path) -> tuple[pd.DataFrame, dict]:
+    """The saved per-face predictions and their description."""
+    return pd.read_csv(Path(directory) / PREDICTIONS_FILE), json.loads((Path(directory) / DESCRIPTION_FILE).read_text())

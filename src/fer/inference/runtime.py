@@ -72,6 +72,14 @@ def class_probabilities(model, faces: np.ndarray) -> np.ndarray:
     return keras.ops.convert_to_numpy(probabilities)
 
 
+def batched_probabilities(model, faces: np.ndarray, batch: int = 512) -> np.ndarray:
+    """class_probabilities of any number of faces, batch at a time: (N, 7)."""
+    faces = np.asarray(faces, np.float32)
+    return np.concatenate(
+        [class_probabilities(model, faces[start : start + batch]) for start in range(0, len(faces), batch)]
+    )
+
+
 def load_classifier(model=None, raw: bool = False):
     """What fer.predict and fer.predict_video classify with: None or "shipped" (the shipped model) or "fast", a
     .onnx file, both on onnxruntime; a .keras file or run directory (needs TensorFlow); or a model object.

@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import pandas as pd
 
 from fer.errors import DataError
 from fer.models.registry import model_spec
@@ -69,3 +70,21 @@ def timing(metrics: dict) -> str:
         f"the last {metrics['timed_epochs']} epochs took {minutes:.1f} min; "
         "the run was resumed and its first epochs were not timed"
     )
+
+
+def run_progress(run_dir: Path, epochs: int) -> tuple[str, float]:
+    """One line on how far a run, finished or not, has got (PublicTest only: nothing of PrivateTest), and its CPU
+    seconds so far."""
+    finished = (run_dir / "metrics.json").is_file()
+    log = run_dir / ("history.csv" if finished else "training_log.csv")
+    history = pd.read_csv(log) if log.is_file() and log.stat().st_size else pd.DataFrame()
+    clock = run_dir / "training_clock.json"
+    if finished:
+        cpu_seconds = read_metrics(run_dir).get("train_cpu_seconds", 0.0)
+    else:
+        cpu_seconds = json.loads(clock.read_text()).get("cpu_seconds", 0.0) if clock.is_file() else 0.0
+    line = f"{run_dir.name}: {len(history)} of {epochs} epochs" + (", finished" if finished else "")
+    if len(history):
+        best = history["val_accuracy"].idxmax()
+        line += f", best PublicTest accuracy {history['val_accuracy'][best]:.4f} (epoch {history['epoch'][best] + 1})"
+    return line + f", {cpu_seconds / 3600:.2f} CPU-hours", cpu_seconds
