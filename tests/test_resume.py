@@ -54,6 +54,10 @@ def test_killed_run_resumes_and_ends_with_all_epochs(tiny_csv, tmp_path, monkeyp
     assert killed.returncode == -signal.SIGKILL
     assert not (run_dir / "metrics.json").exists() and not (run_dir / "model.keras").exists()
     assert len(pd.read_csv(run_dir / "training_log.csv")) == 2
+    import keras
+
+    # the best epoch's model, for inference: the optimizer's state is the backup's alone (committed runs carry both)
+    assert getattr(keras.saving.load_model(run_dir / "best_checkpoint.keras"), "optimizer", None) is None
 
     epochs_run = epochs_trained(monkeypatch)
     monkeypatch.setattr("fer.training.loop.machine_summary", lambda machine: "the next session's machine")

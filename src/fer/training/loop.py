@@ -220,13 +220,7 @@ def train_in(run_dir, config, data, teacher, overwrite, strategy, private_test) 
         # kept until the results are written (below), so a run stopped while writing them does not start over
         keras.callbacks.BackupAndRestore(str(run_dir / "backup"), delete_checkpoint=False),
         RandomStateBackup(run_dir / "random_state.npz"),
-        keras.callbacks.ModelCheckpoint(
-            checkpoint,
-            monitor="val_accuracy",
-            mode="max",
-            save_best_only=True,
-            initial_value_threshold=best_logged_accuracy(log, checkpoint),
-        ),
+        BestModelCheckpoint(checkpoint, best_logged_accuracy(log, checkpoint)),
         keras.callbacks.CSVLogger(str(log), append=True),
     ]
     if config.lr_schedule == "plateau":
@@ -258,6 +252,20 @@ def epochs_backed_up(backup: Path) -> int:
         return int(json.loads((backup / "training_metadata.json").read_text())["epoch"])
     except (OSError, ValueError, KeyError, TypeError):
         return 0
+
+
+class BestModelCheckpoint(keras.callbacks.Callback):
+    """The model at its best PublicTest accuracy so far, saved as save_model saves it: without the optimizer's state,
+    a third of keras.callbacks.ModelCheckpoint's file, which an unfinished run committed to git carries."""
+
+    def __init__(self, path: Path, best_so_far: float | None):
+        super().__init__()
+        self.path, self.best = path, -np.inf if best_so_far is None else best_so_far
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs["val_accuracy"] > self.best:
+            self.best = logs["val_accuracy"]
+            save_model(self.model, self.path)
 
 
 class RandomStateBackup(keras.callbacks.Callback):
