@@ -33,7 +33,7 @@ def registered_configs(registrations: list[str], data: str) -> dict[str, TrainCo
     configs = {}
     for name, (run_dir, config) in registered_candidates(registrations).items():
         if config is None:
-            sys.exit(f"train_candidates: candidate {name} is registered as a run, not as a config to train")
+            raise SystemExit(f"candidate {name} is registered as a run, not as a config to train")
         config = TrainConfig(**config, data=data, run_dir=str(run_dir))
         teacher = ",".join(str(checkout_folder(path)) for path in teacher_paths(config.teacher))
         configs[name] = dataclasses.replace(config, teacher=teacher)

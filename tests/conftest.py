@@ -115,7 +115,9 @@ def shipped_probabilities(full_data_dir, tmp_path_factory):
             fcntl.flock(lock, fcntl.LOCK_EX)
             if not path.is_file():
                 faces = load_data(full_data_dir, form="csv")[split].images  # in a test: its FER_CACHE_DIR
-                np.save(path, batched_probabilities(load_pretrained(name, runtime="onnx", raw=raw), faces))
+                probabilities = batched_probabilities(load_pretrained(name, runtime="onnx", raw=raw), faces)
+                np.save(path.with_suffix(".partial.npy"), probabilities)
+                os.replace(path.with_suffix(".partial.npy"), path)  # a worker killed mid-write leaves no file
         return np.load(path)
 
     return probabilities

@@ -434,3 +434,13 @@ def test_fer_demo_serves_on_localhost_writes_only_in_its_temporary_folder_and_re
     assert server.returncode == 0, errors
     assert "Traceback" not in errors
     assert list(scratch.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("host", "address"),
+    [("127.0.0.1", "http://127.0.0.1:7860"), ("::1", "http://[::1]:7860"), ("[::1]", "http://[::1]:7860")],
+)
+def test_the_page_address_brackets_an_ipv6_host_once(host, address):
+    from fer.demo.serve import page_address
+
+    assert page_address(host, 7860) == address

@@ -26,6 +26,12 @@ def require_demo_extra() -> None:
         raise DataError(f"fer demo needs Gradio, which this install lacks: {DEMO_EXTRA}")
 
 
+def page_address(host: str, port: int) -> str:
+    """The page's URL: an IPv6 address in brackets, once (--host ::1 and --host [::1] alike)."""
+    host = host.strip("[]")
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 def cannot_serve(host: str, port: int, reason: str) -> DataError:
     return DataError(f"cannot serve on {host}:{port} ({reason}); give another --port or --host")
 
@@ -69,9 +75,8 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
         except OSError as error:  # Gradio says a port in use is not "empty", and suggests its own settings
             raise cannot_serve(host, port, "the port is in use" if "empty port" in str(error) else str(error)) from None
         try:
-            shown = f"[{host}]" if ":" in host else host
-            print(f"fer demo: serving on http://{shown}:{port} (Ctrl+C stops it)", flush=True)
-            if host not in ("127.0.0.1", "localhost", "::1"):
+            print(f"fer demo: serving on {page_address(host, port)} (Ctrl+C stops it)", flush=True)
+            if host.strip("[]") not in ("127.0.0.1", "localhost", "::1"):
                 print(f"fer demo: note: --host {host} lets other machines reach this page", file=sys.stderr)
             while not stop.wait(0.5):
                 pass

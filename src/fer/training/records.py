@@ -1,4 +1,4 @@
-"""A finished run directory read back: its metrics, a summary line, its figures."""
+"""A run directory read back: a finished run's metrics, summary line and figures; how far an unfinished one has got."""
 
 import json
 from pathlib import Path
