@@ -42,6 +42,14 @@ def drawn_labels(probabilities: np.ndarray, seed: int = 0) -> np.ndarray:
     return (rng.uniform(size=(len(probabilities), 1)) > cumulative).sum(axis=1).clip(0, len(EMOTIONS) - 1)
 
 
+@pytest.mark.parametrize("top_class_right", [True, False])
+def test_fit_temperature_refuses_faces_whose_nll_has_no_optimum_in_its_range(top_class_right):
+    probabilities = softmax(np.random.default_rng(0).normal(size=(50, 7)) * 3, axis=1)
+    top, least_likely = probabilities.argmax(1), probabilities.argmin(1)
+    with pytest.raises(ValueError, match="no temperature in .* minimises the NLL of these 50 faces"):
+        fit_temperature(probabilities, top if top_class_right else least_likely)
+
+
 def test_fit_temperature_recovers_the_temperature_that_made_probabilities_overconfident():
     logits = np.random.default_rng(1).normal(scale=2.0, size=(20_000, len(EMOTIONS)))
     labels = drawn_labels(softmax(logits, axis=1))

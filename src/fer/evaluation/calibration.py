@@ -44,6 +44,12 @@ def fit_temperature(probabilities: np.ndarray, labels: np.ndarray) -> float:
 
     bounds = np.log(TEMPERATURE_RANGE)
     result = minimize_scalar(nll, bounds=bounds, method="bounded", options={"xatol": 1e-6})
+    if np.isclose(result.x, bounds, atol=1e-3).any():  # the NLL still falls beyond the range: no optimum in it
+        raise ValueError(
+            f"no temperature in [{TEMPERATURE_RANGE[0]:g}, {TEMPERATURE_RANGE[1]:g}] minimises the NLL of these "
+            f"{len(labels)} faces (it falls on to T = {np.exp(result.x):.3g}): every top class is right, or none "
+            "is; fit on more faces"
+        )
     return float(np.exp(result.x))
 
 
