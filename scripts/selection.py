@@ -52,8 +52,8 @@ def registered_candidates(registrations: list[str] | None = None, path: Path = S
     as it lay); SystemExit where a name is registered twice."""
     names = registrations or [entry["name"] for entry in read_selection(path)["registration"]]
     listed = [candidate for name in names for candidate in committed_registration(name, path)["candidates"]]
-    names = [candidate["name"] for candidate in listed]
-    twice = sorted({name for name in names if names.count(name) > 1})
+    candidate_names = [candidate["name"] for candidate in listed]
+    twice = sorted({name for name in candidate_names if candidate_names.count(name) > 1})
     if twice:
         raise SystemExit(f"candidate {', '.join(twice)} is registered twice")
     return {candidate["name"]: (checkout_folder(candidate["run"]), candidate.get("config")) for candidate in listed}
