@@ -115,6 +115,37 @@ def test_fer_export_onnx_converts_a_keras_file_that_agrees_with_it(tmp_path):
     assert main(["predict", str(SMILING), "--model", str(output)]) == 0
 
 
+@pytest.mark.parametrize("in_float16", [True, False])
+def test_fer_export_onnx_stores_every_weight_exactly_float16_ones_in_two_bytes(tmp_path, in_float16):
+    """Batch normalization is not folded into the convolutions, so the file holds the model's own values: the
+    shipped files' float16 weights take half the bytes of float32 ones, and lose nothing."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = fer.build_model("fer_net")
+    rng = np.random.default_rng(5)
+    # trained-looking batch normalization (a fresh one is the identity, which folds into anything exactly)
+    weights = [value + np.abs(rng.normal(0.0, 0.5, value.shape)).astype(np.float32) for value in model.get_weights()]
+    if in_float16:
+        weights = [value.astype(np.float16).astype(np.float32) for value in weights]
+    model.set_weights(weights)
+    model.save(tmp_path / "model.keras")
+    output = tmp_path / "model.onnx"
+    assert main(["export", "--format", "onnx", "--model", str(tmp_path / "model.keras"), "--output", str(output)]) == 0
+    stored = [numpy_helper.to_array(tensor) for tensor in onnx.load(output).graph.initializer]
+    for value in weights:
+        assert any(
+            array.shape == value.shape
+            and array.dtype == (np.float16 if in_float16 else np.float32)
+            and np.array_equal(array.astype(np.float32), value)
+            for array in stored
+        ), f"a weight of shape {value.shape} is not in the file as it is in the model"
+    weight_bytes = sum(value.size for value in weights) * (2 if in_float16 else 4)
+    assert output.stat().st_size < 1.05 * weight_bytes
+    faces = fer.load_data(SAMPLE_DATA_DIR, form="csv")["PrivateTest"].images.astype(np.float32)
+    np.testing.assert_allclose(OnnxModel(output)(faces), model.predict_on_batch(faces), atol=1e-4)
+
+
 def test_files_that_are_no_fer_onnx_model_are_refused_in_one_line(tmp_path):
     not_onnx = tmp_path / "model.onnx"
     not_onnx.write_text("hello")

@@ -22,17 +22,65 @@ def onnx_bytes(model: keras.Model, input_shape: tuple[int, ...] = (IMAGE_SIZE, I
 
     Traced with training=False inside a tf.function: keras.Model.export(format="onnx") traced the
     augmentation layers in training mode and agreed with Keras on a fifth of the faces (issue 23).
+    The weights enter the traced function as inputs and become the file's initializers afterwards
+    (stored_weights), so that neither TensorFlow nor tf2onnx folds batch normalization into the
+    convolutions: the file holds the model's own values, float16 ones in half the bytes, and onnxruntime
+    folds them when it loads the file.
     """
     import tf2onnx
 
+    values = [keras.ops.convert_to_numpy(variable) for variable in model.trainable_variables]
+    trainable = len(values)
+    values += [keras.ops.convert_to_numpy(variable) for variable in model.non_trainable_variables]
     signature = [tf.TensorSpec((None, *input_shape), tf.float32, name=ONNX_INPUT)]
+    signature += [
+        tf.TensorSpec(value.shape, value.dtype, name=weight_name(index)) for index, value in enumerate(values)
+    ]
 
     @tf.function(input_signature=signature)
-    def classify(faces):
-        return model(faces, training=False)
+    def classify(faces, *weights):
+        probabilities, _ = model.stateless_call(
+            list(weights[:trainable]), list(weights[trainable:]), faces, training=False
+        )
+        return probabilities
 
     proto, _ = tf2onnx.convert.from_function(classify, input_signature=signature, opset=OPSET)
+    stored_weights(proto.graph, {weight_name(index): value for index, value in enumerate(values)})
     return proto.SerializeToString()
+
+
+def weight_name(index: int) -> str:
+    return f"fer_weight_{index}"
+
+
+def stored_weights(graph, weights: dict[str, np.ndarray]) -> None:
+    """Turn the graph's inputs named in weights into initializers of those values (inputs no node reads are
+    dropped). A float32 weight whose every value is a float16 (the shipped files store float16 weights) is kept
+    as float16, exactly, and cast back to float32 in the graph."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    read = {name for node in graph.node for name in node.input}
+    casts, inputs = [], []
+    for graph_input in graph.input:
+        value = weights.get(graph_input.name.split(":")[0])
+        if value is None:
+            inputs.append(graph_input)
+        elif graph_input.name in read and value.dtype == np.float32 and float16_exact(value):
+            stored = f"{graph_input.name}_float16"
+            graph.initializer.append(numpy_helper.from_array(value.astype(np.float16), stored))
+            casts.append(helper.make_node("Cast", [stored], [graph_input.name], to=TensorProto.FLOAT))
+        elif graph_input.name in read:
+            graph.initializer.append(numpy_helper.from_array(value, graph_input.name))
+    nodes = [*casts, *graph.node]  # the casts first: an ONNX graph's nodes are in the order they run
+    graph.ClearField("node")
+    graph.node.extend(nodes)
+    graph.ClearField("input")
+    graph.input.extend(inputs)
+
+
+def float16_exact(values: np.ndarray) -> bool:
+    with np.errstate(over="ignore"):
+        return bool(np.array_equal(values.astype(np.float16).astype(values.dtype), values))
 
 
 def with_temperature(data: bytes, temperature: float) -> bytes:
