@@ -183,6 +183,7 @@ def card_values(root: Path = PRETRAINED_RUN_DIR) -> dict:
         "resamples": f"{BOOTSTRAP_RESAMPLES:,}",
         "crop_shift": CROP_SHIFT,
         "fast_section": fast_section(card["fast"], selection["publictest_accuracy"]),
+        "paired_section": fill("paired.md", {"tests": card.get("paired", []), "resamples": f"{BOOTSTRAP_RESAMPLES:,}"}),
         "calibration": card_section(json.loads((root / "calibration.json").read_text())),
         "rarest": min(EMOTIONS, key=lambda emotion: card["training_counts"][emotion]),
         "weakest": min(EMOTIONS, key=lambda emotion: single["per_class"][emotion]["f1-score"]),

