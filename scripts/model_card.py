@@ -168,6 +168,7 @@ def card_values(root: Path = PRETRAINED_RUN_DIR) -> dict:
             entry | {"commit": registration_commit(entry["name"])} for entry in read_selection()["registration"]
         ],
         "history": selection_history(root),
+        "too_large": too_large_count(selection),
         "registered_in": registrations_of_candidates(),
         "best_combinations": best_combination_table(selection["publictest_accuracy"], runs),
         "runs": list(facts.values()),
@@ -188,6 +189,15 @@ def card_values(root: Path = PRETRAINED_RUN_DIR) -> dict:
         "rarest": min(EMOTIONS, key=lambda emotion: card["training_counts"][emotion]),
         "weakest": min(EMOTIONS, key=lambda emotion: single["per_class"][emotion]["f1-score"]),
     }
+
+
+def too_large_count(selection: dict) -> int:
+    """How many combinations of the choice's candidates its record says are too large to ship."""
+    from fer.evaluation.selection import combinations, recorded_too_large
+
+    chosen_from = [entry for entry in read_selection()["registration"] if entry["name"] in selection["registrations"]]
+    candidates = [candidate["name"] for entry in chosen_from for candidate in entry["candidates"]]
+    return len(recorded_too_large(selection["too_large"], combinations(candidates)))
 
 
 def fast_section(fast: dict, public: dict[str, float]) -> str:

@@ -216,10 +216,12 @@ def choose(data_dir: Path, wheel: Path | None) -> int:
     for name, member in members.items():
         member.name = name  # an ensemble's members need distinct names
     candidates = rule.combinations(list(members))
-    too_large = rule.too_large_combinations(members, candidates)
-    public = rule.publictest_accuracies(members, [name for name in candidates if name not in too_large], data)
+    alone = rule.files_bytes(members)
+    too_large = rule.too_large_combinations(members, candidates, alone)
+    excluded = set(too_large)  # a set: most of the combinations of many networks are too large
+    public = rule.publictest_accuracies(members, [name for name in candidates if name not in excluded], data)
     chosen = max(public, key=public.get)
-    print(f"PublicTest accuracy: {public}; too large: {too_large}; shipping {chosen}")
+    print(f"{len(public)} combinations fit, {len(too_large)} are too large; shipping {chosen}, {public[chosen]:.4f}")
     fast = choose_fast_network(members, public, data, wheel)
     # The shipped files are staged beside their places and moved in only once every choice and check is made,
     # so that nothing scores a new model before its choice, and a failure leaves the files as they were.
@@ -236,7 +238,7 @@ def choose(data_dir: Path, wheel: Path | None) -> int:
             "registrations": [entry["name"] for entry in read_selection()["registration"]],
             "new_registrations": new_registrations,
             "publictest_accuracy": public,
-            "too_large": too_large,
+            "too_large": rule.too_large_record(alone, too_large),
             "chosen": chosen,
             "members": chosen.split(" + "),
             "sha256": {role: file_sha256(path) for role, path in staged.items()},

@@ -68,6 +68,8 @@ def test_the_shipped_model_is_what_the_registered_rule_picks_from_the_committed_
 
     from scripts.selection import read_selection
 
+    from fer.evaluation.selection import recorded_too_large
+
     selection = card_evaluation()["selection"]
     registrations = read_selection()["registration"][: len(selection["registrations"])]
     assert [entry["name"] for entry in registrations] == selection["registrations"]  # the oldest ones, none skipped
@@ -78,7 +80,8 @@ def test_the_shipped_model_is_what_the_registered_rule_picks_from_the_committed_
         for size in range(1, len(registered) + 1)
         for names in itertools.combinations(registered, size)
     }
-    assert set(public) | set(selection["too_large"]) == every_combination
+    too_large = recorded_too_large(selection["too_large"], sorted(every_combination))
+    assert set(public) | set(too_large) == every_combination and not set(public) & set(too_large)
     best = max(public.values())
     winner = min(
         (name for name, accuracy in public.items() if accuracy == best),
@@ -472,9 +475,17 @@ def test_the_combinations_too_large_to_ship_are_those_whose_saved_file_is(monkey
     monkeypatch.setattr(selection, "SIZE_MARGIN_BYTES", 20_000)
     # limits near each file's size, within the margin (measured) and beyond it (summed), not at the byte: a
     # rebuilt ensemble's layer names, and so its size, may differ by a few bytes
+    alone, listed_fewer = selection.files_bytes(members), 0
     for limit in sorted({size + offset for size in saved.values() for offset in (-30_000, -10_000, 10_000, 30_000)}):
         monkeypatch.setattr(selection, "MAX_MODEL_BYTES", limit)
-        assert too_large_combinations(members, names) == [name for name in names if saved[name] > limit], limit
+        too_large = too_large_combinations(members, names)
+        assert too_large == [name for name in names if saved[name] > limit], limit
+        # a choice's record lists only the measured ones, and gives back every one
+        record = json.loads(json.dumps(selection.too_large_record(alone, too_large)))
+        listed_fewer += len(record["measured_too_large"]) < len(too_large)
+        monkeypatch.setattr(selection, "MAX_MODEL_BYTES", 1)  # read back by the limit recorded, not today's
+        assert selection.recorded_too_large(record, names) == too_large, limit
+    assert listed_fewer  # some too large by their sum alone, not listed
 
 
 def test_the_card_and_readme_say_so_when_no_network_was_fast_enough(tmp_path):

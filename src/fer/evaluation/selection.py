@@ -36,17 +36,48 @@ def saved_bytes(model: keras.Model) -> int:
         return save_model(model, Path(scratch) / "model.keras").stat().st_size
 
 
-def too_large_combinations(members: dict[str, keras.Model], names: list[str]) -> list[str]:
-    """The combinations whose file, weights as in members, would be larger than MAX_MODEL_BYTES."""
-    alone = {name: saved_bytes(member) for name, member in members.items()}
+def files_bytes(members: dict[str, keras.Model]) -> dict[str, int]:
+    """Each network's own saved file's size, weights as in members."""
+    return {name: saved_bytes(member) for name, member in members.items()}
+
+
+def summed_bytes(alone: dict[str, int], name: str) -> int:
+    """Combination name's networks' own files' sizes summed (files_bytes)."""
+    return sum(alone[member] for member in name.split(" + "))
+
+
+def too_large_combinations(members: dict[str, keras.Model], names: list[str], alone: dict | None = None) -> list[str]:
+    """The combinations whose file, weights as in members, would be larger than MAX_MODEL_BYTES: those whose
+    networks' files (alone, files_bytes) sum to more than SIZE_MARGIN_BYTES past it, and those nearer that are
+    larger once built and saved."""
+    alone = alone or files_bytes(members)
     too_large = []
     for name in names:
-        size = sum(alone[member] for member in name.split(" + "))
+        size = summed_bytes(alone, name)
         if abs(size - MAX_MODEL_BYTES) <= SIZE_MARGIN_BYTES:
             size = saved_bytes(combination_model(members, name))
         if size > MAX_MODEL_BYTES:
             too_large.append(name)
     return too_large
+
+
+def too_large_record(alone: dict[str, int], too_large: list[str]) -> dict:
+    """What a choice records of the combinations too large to ship, without listing every one (with 18 networks,
+    most of the 262,143 combinations): each network's file size, the margin, and those within it measured too large.
+    Every other combination missing from the PublicTest figures sums to more than the limit and the margin."""
+    measured = [name for name in too_large if summed_bytes(alone, name) <= MAX_MODEL_BYTES + SIZE_MARGIN_BYTES]
+    limits = {"max_model_bytes": MAX_MODEL_BYTES, "size_margin_bytes": SIZE_MARGIN_BYTES}
+    return {"bytes_alone": alone} | limits | {"measured_too_large": measured}
+
+
+def recorded_too_large(record: dict | list, names: list[str]) -> list[str]:
+    """The combinations among names that a choice's record says are too large: too_large_record's, or the list
+    that choices made before it kept."""
+    if isinstance(record, list):
+        listed = set(record)
+        return [name for name in names if name in listed]
+    measured, limit = set(record["measured_too_large"]), record["max_model_bytes"] + record["size_margin_bytes"]
+    return [name for name in names if name in measured or summed_bytes(record["bytes_alone"], name) > limit]
 
 
 def publictest_accuracies(members: dict[str, keras.Model], candidates: list[str], data) -> dict[str, float]:
