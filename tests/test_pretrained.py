@@ -488,6 +488,21 @@ def test_the_combinations_too_large_to_ship_are_those_whose_saved_file_is(monkey
     assert listed_fewer  # some too large by their sum alone, not listed
 
 
+def test_a_choices_record_of_too_large_combinations_gives_them_back_at_its_edges(monkeypatch):
+    from fer.evaluation import selection
+
+    monkeypatch.setattr(selection, "MAX_MODEL_BYTES", 1000)
+    monkeypatch.setattr(selection, "SIZE_MARGIN_BYTES", 100)
+    alone = {"a": 500, "b": 600, "c": 601, "d": 400, "e": 499}
+    # sums: a + b 1100 and a + c 1101, at and past the margin; a + d 900, at the limit minus it; d + e 899
+    names = ["a + b", "a + c", "a + d", "d + e", "b + e", "c + e"]
+    measured_too_large = ["a + b"]  # within the margin: measured, found too large; b + e (1099), c + e (1100) fit
+    record = selection.too_large_record(alone, ["a + b", "a + c"])
+    assert record["measured_too_large"] == measured_too_large
+    monkeypatch.setattr(selection, "MAX_MODEL_BYTES", 10**9)  # read back by the limit recorded, not today's
+    assert selection.recorded_too_large(record, names) == ["a + b", "a + c"]
+
+
 def test_the_card_and_readme_say_so_when_no_network_was_fast_enough(tmp_path):
     root = card_with_an_r1_network(tmp_path)
     card = json.loads((root / "evaluation.json").read_text())
