@@ -205,22 +205,23 @@ def test_a_setting_changed_in_a_copy_of_a_members_config_changes_the_card(tmp_pa
     from fer.training.config import TrainConfig
     from fer.training.loop import ResumablePlateau, optimizer
 
-    root = card_inputs(tmp_path, "fer_net_adam_long")
+    name = card_evaluation()["selection"]["members"][0]  # a shipped network: the card gives it a line of its own
+    root = card_inputs(tmp_path, name)
     before = render_model_card(root)
-    config_file = root / "fer_net_adam_long" / "config.json"
+    config_file = root / name / "config.json"
     changed = {"learning_rate": 0.003, "epochs": 90, "label_smoothing": 0.2, "batch_size": 256, "seed": 7}
     changed |= {"optimizer": "sgd", "lr_schedule": "plateau", "weight_decay": 0.001, "mixup": 0.3}
     config = json.loads(config_file.read_text()) | changed
     config_file.write_text(json.dumps(config))
     after = render_model_card(root)
-    member, recipe = line_of(after, "- `fer_net_adam_long`:"), line_of(after, "  - `fer_net_adam_long`:")
-    command_line = next(line for line in after.splitlines() if "--run-dir runs/r2/fer_net_adam_long " in line)
+    member, recipe = line_of(after, f"- `{name}`:"), line_of(after, f"  - `{name}`:")
+    command_line = next(line for line in after.splitlines() if f"--run-dir {config['run_dir']} " in line)
     assert [line for line in after.splitlines() if line not in before.splitlines()] == [member, recipe, command_line]
     assert 7 in numbers(member)  # the shipped network's seed
     built = optimizer(TrainConfig(**config), steps_per_epoch=1)
     stated = {0.003, 90, 0.2, 256, 7, 0.001, 0.3, built.momentum, ResumablePlateau.FACTOR, ResumablePlateau.PATIENCE}
     assert stated <= set(numbers(recipe)) and type(built).__name__ in recipe
-    command = training_command(after, "runs/r2/fer_net_adam_long")
+    command = training_command(after, config["run_dir"])
     assert {setting: command[setting] for setting in changed} == changed  # the card's command trains the new config
 
 
@@ -309,6 +310,8 @@ def test_the_card_and_readme_tell_the_fast_rules_timings_and_its_choice(tmp_path
     assert "--fer-wheel ferpkg/fer-25.10.3-py3-none-any.whl" in card
     summary = readme_summary(root)
     assert "**fer_net_slim_sgd**" in summary
+    members = json.loads((root / "evaluation.json").read_text())["selection"]["members"]
+    assert numbers(summary.splitlines()[0])[0] == len(members) > 1  # how many networks the shipped model averages
     assert numbers(" ".join(table_row(summary, "fast, single crop")))[:3] == [0.6601, 0.6432, 0.6758]
 
 
@@ -546,7 +549,9 @@ def test_the_cards_training_figure_has_each_candidate_once_at_its_records_hours_
 def test_the_card_gives_the_reports_paired_tests_as_recorded(tmp_path):
     root = card_with_an_r1_network(tmp_path)
     card = json.loads((root / "evaluation.json").read_text())
-    assert "## Paired tests" not in render_model_card(root)  # no report has made any yet
+    card.pop("paired", None)  # as before any report made them
+    (root / "evaluation.json").write_text(json.dumps(card))
+    assert "## Paired tests" not in render_model_card(root)
     recorded = [
         {"a": "shipped model (x + y)", "b": "replaced (fer_net + csv_cnn)", "accuracy_a": 0.7012, "accuracy_b": 0.6943},
         {"a": "fast network (z)", "b": "the fer package's model (w.whl)", "accuracy_a": 0.6702, "accuracy_b": 0.6573},
