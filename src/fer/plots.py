@@ -101,6 +101,7 @@ def plot_accuracy_against_hours(points: list[dict], path: str | Path | None = No
     where "hours" are CPU-hours ("cpu" true), hollow where only wall-clock time was recorded; a point with a "role"
     (the shipped or fast choice) is named on the figure. Saved to path if given."""
     figure, axes = plt.subplots(figsize=(7, 4.5))
+    middle = max(point["hours"] for point in points) / 2
     colours = dict(
         zip(dict.fromkeys(point["registration"] for point in points), itertools.cycle(plt.get_cmap("tab10").colors))
     )
@@ -111,8 +112,9 @@ def plot_accuracy_against_hours(points: list[dict], path: str | Path | None = No
         axes.scatter(point["hours"], point["accuracy"], s=size, marker=marker, edgecolors=colour, facecolors=filled)
         if chosen:
             label = f"{point['role']}: " + point["name"].replace(" + ", " +\n")
-            axes.annotate(label, (point["hours"], point["accuracy"]), xytext=(-8, 0), textcoords="offset points",
-                          ha="right", va="top", fontsize="x-small")  # fmt: skip
+            side = 1 if point["hours"] < middle else -1  # toward the middle, so the name stays inside the axes
+            axes.annotate(label, (point["hours"], point["accuracy"]), xytext=(8 * side, 0), textcoords="offset points",
+                          ha="left" if side > 0 else "right", va="top", fontsize="x-small")  # fmt: skip
     for registration, colour in colours.items():
         axes.scatter([], [], color=colour, s=30, label=registration)
     axes.scatter([], [], facecolors="none", edgecolors="grey", s=30, label="wall-clock hours (no CPU time recorded)")
